@@ -1,0 +1,121 @@
+"""The `Classifier` interface every backend implements.
+
+A classifier follows scikit-learn's estimator contract: hyper-parameters are stored unchanged
+by ``__init__``; ``fit(X, y)`` returns ``self``; ``predict``/``predict_proba`` raise
+``NotFittedError`` before ``fit``; ``predict_proba`` columns follow ``classes_``. ``X`` is a
+sequence of face crops, ``uint8`` BGR arrays of shape (H, W, 3) of any size: the backend's
+:class:`~maskdet.preprocessing.Preprocessing` turns them into its input.
+
+A backend subclasses `Classifier` and implements four hooks: ``_fit_inputs``,
+``_predict_inputs``, ``_save_weights`` and ``_load_weights`` (and ``preprocessing``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from abc import abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..preprocessing import Preprocessing, as_bgr
+
+
+def check_images(X: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:
+    """Validate a sequence of images; a 4-D array (n, H, W, 3) counts as n images."""
+    if isinstance(X, np.ndarray) and X.dtype != object and X.ndim == 3 and X.shape[-1] == 3:
+        raise ValueError("X must be a sequence of images; got a single H x W x 3 image "
+                         "(wrap it in a list)")
+    try:
+        images = list(X)
+    except TypeError:
+        raise ValueError(f"X must be a sequence of images, got {type(X).__name__}") from None
+    return [as_bgr(image) for image in images]
+
+
+class Classifier(ClassifierMixin, BaseEstimator):
+    """Base class of mask classifiers (backends).
+
+    Attributes set by ``fit``:
+        classes_: array of class names, the columns of ``predict_proba``.
+        metrics_: dict of training facts (sample counts, training seconds); training code may
+            add held-out metrics, and :meth:`save` stores them in the bundle.
+    """
+
+    #: The registry name of the backend (``"hog-svm"``, ``"cnn"``).
+    backend_name: ClassVar[str] = ""
+
+    @property
+    @abstractmethod
+    def preprocessing(self) -> Preprocessing:
+        """The preprocessing settings this classifier's input goes through."""
+
+    # -- hooks for backends ---------------------------------------------------------------
+    @abstractmethod
+    def _fit_inputs(self, inputs: np.ndarray, y: np.ndarray, n_classes: int) -> None:
+        """Learn from preprocessed inputs and class indices ``y`` in ``range(n_classes)``."""
+
+    @abstractmethod
+    def _predict_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        """Probabilities (n, n_classes) for preprocessed inputs."""
+
+    @abstractmethod
+    def _save_weights(self, directory: Path) -> None:
+        """Write the learned weights as files into ``directory``."""
+
+    @abstractmethod
+    def _load_weights(self, directory: Path) -> None:
+        """Read the weights written by :meth:`_save_weights` (``classes_`` is already set)."""
+
+    def _library_versions(self) -> dict[str, str]:
+        """Versions of the libraries the weights depend on, for the bundle manifest."""
+        return {}
+
+    # -- the public interface -------------------------------------------------------------
+    def fit(self, X: Sequence[np.ndarray], y: Sequence[str]) -> Classifier:
+        """Train on face crops ``X`` with labels ``y`` (array-like of shape (n_samples,))."""
+        images = check_images(X)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(images):
+            raise ValueError(f"y must have shape ({len(images)},), got {y.shape}")
+        classes, y_idx = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"need at least two classes to train, got {classes.tolist()}")
+        start = time.perf_counter()
+        inputs = self.preprocessing.apply_batch(images)
+        self._fit_inputs(inputs, y_idx, len(classes))
+        self.classes_ = classes
+        self.metrics_ = {
+            "n_train": int(len(images)),
+            "train_counts": {str(c): int(n) for c, n in zip(classes, np.bincount(y_idx))},
+            "train_seconds": round(time.perf_counter() - start, 3),
+        }
+        return self
+
+    def predict_proba(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities, array of shape (n_samples, n_classes) in ``classes_`` order."""
+        check_is_fitted(self, "classes_")
+        images = check_images(X)
+        if not images:
+            return np.zeros((0, len(self.classes_)), np.float32)
+        proba = self._predict_inputs(self.preprocessing.apply_batch(images))
+        return np.asarray(proba, dtype=np.float32)
+
+    def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        """Class names, array of shape (n_samples,)."""
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)] if len(proba) else self.classes_[:0]
+
+    def save(self, path: str | os.PathLike, metrics: dict[str, Any] | None = None) -> Path:
+        """Write the classifier to one bundle file (see :mod:`maskdet.classifiers.bundle`).
+
+        ``metrics`` are merged into ``metrics_`` and stored in the manifest.
+        """
+        from .bundle import save_bundle
+
+        return save_bundle(self, path, metrics=metrics)

@@ -1,0 +1,102 @@
+"""Classifier backends by name.
+
+Built-in: ``hog-svm`` (and ``cnn`` with the ``maskdet[cnn]`` extra). Third parties add a
+backend in either of two ways:
+
+* call :func:`register_backend` (``register_backend("my-net", MyClassifier)``), or
+* declare an entry point in the ``maskdet.backends`` group of their package::
+
+      [project.entry-points."maskdet.backends"]
+      my-net = "my_package.module:MyClassifier"
+
+A backend is a subclass of :class:`~maskdet.classifiers.base.Classifier`. Backends are
+imported only when first used, so ``import maskdet`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from ..errors import BackendError, BundleError
+from .base import Classifier
+
+ENTRY_POINT_GROUP = "maskdet.backends"
+
+#: name -> Classifier subclass or "module:attribute" (imported on first use).
+_BACKENDS: dict[str, type[Classifier] | str] = {
+    "hog-svm": "maskdet.classifiers.hog_svm:HogSvmClassifier",
+}
+
+_INSTALL_HINTS = {
+    "tensorflow": "pip install 'maskdet[cnn]'",
+    "keras": "pip install 'maskdet[cnn]'",
+}
+
+
+def register_backend(name: str, backend: type[Classifier] | str, *, replace: bool = False) -> None:
+    """Make a backend available to :func:`create_classifier` and :func:`load_classifier`.
+
+    Args:
+        name: the registry name, as used in ``--backend`` and in bundle manifests.
+        backend: a :class:`Classifier` subclass, or ``"module:Class"`` to import lazily.
+        replace: allow replacing a backend of the same name.
+    """
+    if name in _registered_names() and not replace:
+        raise ValueError(f"backend {name!r} is already registered (pass replace=True)")
+    if not isinstance(backend, str) and not (
+        isinstance(backend, type) and issubclass(backend, Classifier)
+    ):
+        raise TypeError("backend must be a Classifier subclass or a 'module:Class' string")
+    _BACKENDS[name] = backend
+
+
+def _entry_points() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _registered_names() -> set[str]:
+    return set(_BACKENDS) | set(_entry_points())
+
+
+def available_backends() -> list[str]:
+    """Names of the registered backends (built-in, registered and entry points), sorted."""
+    return sorted(_registered_names())
+
+
+def get_backend(name: str, for_bundle: Path | None = None) -> type[Classifier]:
+    """The Classifier subclass registered under ``name``; imports it if needed."""
+    target = _BACKENDS.get(name) or _entry_points().get(name)
+    where = f"{for_bundle}: bundle needs " if for_bundle else ""
+    error = BundleError if for_bundle else BackendError
+    if target is None:
+        raise error(f"{where}unknown classifier backend {name!r}; available: "
+                    f"{', '.join(available_backends())}")
+    if isinstance(target, str):
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            missing = (exc.name or "").split(".")[0]
+            hint = _INSTALL_HINTS.get(missing, f"pip install {missing}" if missing else "")
+            raise error(f"{where}backend {name!r}, which needs {missing or module_name}, not "
+                        f"installed" + (f" (install it with: {hint})" if hint else "")) from None
+        target = getattr(module, attr)
+        _BACKENDS[name] = target
+    return target
+
+
+def create_classifier(name: str, **params) -> Classifier:
+    """Create an unfitted classifier of backend ``name`` with hyper-parameters ``params``.
+
+    Example:
+        >>> clf = create_classifier("hog-svm", C=10.0)
+        >>> clf.get_params()["C"]
+        10.0
+    """
+    backend = get_backend(name)
+    try:
+        return backend(**params)
+    except TypeError as exc:
+        raise BackendError(f"backend {name!r}: {exc}") from None

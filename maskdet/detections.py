@@ -1,0 +1,164 @@
+"""`Detections`: the faces found in one image, as parallel numpy arrays.
+
+Modelled on supervision's ``Detections``: one small object that supports ``len``, iteration,
+integer/slice/boolean-mask indexing and conversion to plain dictionaries. Face detectors fill
+``boxes``, ``face_scores`` and ``landmarks``; the mask classifier adds ``labels``, ``scores``
+and ``probabilities``; video tracking adds ``track_ids``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face of a `Detections`, as plain Python values."""
+
+    box: tuple[int, int, int, int]
+    """(x, y, w, h) in pixels of the image the detections belong to."""
+    face_score: float
+    label: str | None = None
+    score: float | None = None
+    """Probability of ``label`` from the classifier."""
+    track_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"box": list(self.box)}
+        if self.track_id is not None:
+            out["track"] = self.track_id
+        if self.label is not None:
+            out["label"] = self.label
+            out["score"] = round(float(self.score), 4)
+        out["face_score"] = round(float(self.face_score), 4)
+        return out
+
+
+def _as(array: Any, dtype: Any, shape_tail: tuple[int, ...], n: int, name: str) -> np.ndarray:
+    arr = np.asarray(array, dtype=dtype)
+    if n == 0 and arr.size == 0:
+        arr = arr.reshape((0, *shape_tail))
+    if arr.shape != (n, *shape_tail):
+        raise ValueError(f"{name} must have shape {(n, *shape_tail)}, got {arr.shape}")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Detections:
+    """Faces found in one image.
+
+    Attributes:
+        boxes: int array of shape (n, 4), each row ``x, y, w, h``.
+        face_scores: float array of shape (n,), the face detector's confidence.
+        landmarks: float array of shape (n, 5, 2) (eyes, nose tip, mouth corners) or None.
+        labels: str array of shape (n,) or None before classification.
+        scores: float array of shape (n,), the probability of ``labels``, or None.
+        probabilities: float array of shape (n, len(classes)) or None.
+        classes: the classifier's class names, the columns of ``probabilities``.
+        track_ids: int array of shape (n,) or None outside video tracking.
+
+    Example:
+        >>> dets = Detections(boxes=[[10, 20, 30, 30]], face_scores=[0.9])
+        >>> len(dets), dets[dets.face_scores > 0.5].boxes.tolist()
+        (1, [[10, 20, 30, 30]])
+    """
+
+    boxes: np.ndarray
+    face_scores: np.ndarray
+    landmarks: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    scores: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    classes: tuple[str, ...] = field(default=())
+    track_ids: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        boxes = np.asarray(self.boxes)
+        n = 0 if boxes.size == 0 else len(boxes)
+        set_ = object.__setattr__
+        set_(self, "boxes", _as(np.rint(boxes) if boxes.size else boxes, np.int32, (4,), n,
+                                "boxes"))
+        set_(self, "face_scores", _as(self.face_scores, np.float32, (), n, "face_scores"))
+        if self.landmarks is not None:
+            set_(self, "landmarks", _as(self.landmarks, np.float32, (5, 2), n, "landmarks"))
+        if self.labels is not None:
+            set_(self, "labels", _as(self.labels, object, (), n, "labels"))
+        if self.scores is not None:
+            set_(self, "scores", _as(self.scores, np.float32, (), n, "scores"))
+        set_(self, "classes", tuple(self.classes))
+        if self.probabilities is not None:
+            k = len(self.classes)
+            set_(self, "probabilities",
+                 _as(self.probabilities, np.float32, (k,), n, "probabilities"))
+        if self.track_ids is not None:
+            set_(self, "track_ids", _as(self.track_ids, np.int64, (), n, "track_ids"))
+
+    @classmethod
+    def empty(cls) -> Detections:
+        """Detections with no face."""
+        return cls(boxes=np.zeros((0, 4), np.int32), face_scores=np.zeros(0, np.float32))
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def __iter__(self) -> Iterator[Face]:
+        for i in range(len(self)):
+            yield Face(
+                box=tuple(int(v) for v in self.boxes[i]),
+                face_score=float(self.face_scores[i]),
+                label=None if self.labels is None else str(self.labels[i]),
+                score=None if self.scores is None else float(self.scores[i]),
+                track_id=None if self.track_ids is None else int(self.track_ids[i]),
+            )
+
+    def __getitem__(self, index: int | slice | list[int] | np.ndarray) -> Detections:
+        """Select faces by position, slice, index list or boolean mask; returns Detections."""
+        if isinstance(index, (int, np.integer)):
+            index = [int(index)]
+        changes = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                changes[f.name] = value[index]
+        return replace(self, **changes)
+
+    @property
+    def xyxy(self) -> np.ndarray:
+        """Boxes as (n, 4) ``x1, y1, x2, y2``."""
+        out = self.boxes.copy()
+        out[:, 2:] += out[:, :2]
+        return out
+
+    @property
+    def area(self) -> np.ndarray:
+        return self.boxes[:, 2].astype(np.int64) * self.boxes[:, 3]
+
+    def with_classification(
+        self, probabilities: np.ndarray, classes: tuple[str, ...] | list[str]
+    ) -> Detections:
+        """Copy with labels, scores and probabilities from a classifier's ``predict_proba``."""
+        probabilities = np.asarray(probabilities, np.float32).reshape(len(self), len(classes))
+        best = probabilities.argmax(axis=1) if len(self) else np.zeros(0, int)
+        return replace(
+            self,
+            labels=np.asarray(classes, dtype=object)[best],
+            scores=probabilities[np.arange(len(self)), best],
+            probabilities=probabilities,
+            classes=tuple(classes),
+        )
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One JSON-ready dictionary per face (``box``, ``label``, ``score``, ``face_score``)."""
+        return [face.to_dict() for face in self]
+
+    def counts(self) -> dict[str, int]:
+        """Number of faces per label (every class of the classifier appears, possibly 0)."""
+        out = dict.fromkeys(self.classes, 0)
+        if self.labels is not None:
+            for label in self.labels:
+                out[str(label)] = out.get(str(label), 0) + 1
+        return out

@@ -1,0 +1,129 @@
+"""Shared fixtures. Real data comes from ../shared through environment variables that
+`.ci/run` sets; tests that need it skip with a reason where it is absent."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+FACES_ENV = "MASKDET_TEST_FACES"  # ../shared/datasets/mask-faces
+SCENES_ENV = "MASKDET_TEST_SCENES"  # ../shared/datasets/mask-scenes
+YUNET_ENV = "MASKDET_YUNET_MODEL"  # ../shared/models/face_detection_yunet_2026may.onnx
+
+
+def _shared_path(env: str) -> Path | None:
+    value = os.environ.get(env)
+    return Path(value) if value and Path(value).exists() else None
+
+
+def _require(env: str, what: str) -> Path:
+    path = _shared_path(env)
+    if path is None:
+        pytest.skip(f"{what} not available: set {env} (as .ci/run does, from ../shared)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    """The real `mask-faces` class-folder dataset."""
+    return _require(FACES_ENV, "the mask-faces dataset")
+
+
+@pytest.fixture(scope="session")
+def scenes_dir() -> Path:
+    """The real `mask-scenes` VOC dataset."""
+    return _require(SCENES_ENV, "the mask-scenes dataset")
+
+
+@pytest.fixture(scope="session")
+def yunet_model() -> Path:
+    """The YuNet ONNX model file."""
+    return _require(YUNET_ENV, "the YuNet model")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Never touch the user's cache, and never download during tests."""
+    monkeypatch.setenv("MASKDET_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+    def no_download(*args, **kwargs):
+        from maskdet.errors import DetectorUnavailableError
+
+        raise DetectorUnavailableError("downloads are disabled in tests")
+
+    monkeypatch.setattr("maskdet.faces.download_yunet_model", no_download)
+
+
+@pytest.fixture(autouse=True)
+def _maskdet_logging():
+    """Let caplog see maskdet's records even after the CLI configured its own handler."""
+    logger = logging.getLogger("maskdet")
+    yield
+    logger.handlers[:] = []
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)
+
+
+def synthetic_face(label: str, rng: np.random.Generator, size: int = 96) -> np.ndarray:
+    """A drawn 'face': skin-coloured ellipse with eyes; 'with_mask' adds a light mask shape
+    over the lower half, 'without_mask' a mouth. Separable by HOG, varied by noise."""
+    img = np.full((size, size, 3), rng.integers(60, 200), np.uint8)
+    img[:] = img + rng.integers(0, 30, (size, size, 3), dtype=np.uint8)
+    c = size // 2
+    skin = tuple(int(v) for v in rng.integers([90, 120, 160], [130, 170, 230]))
+    cv2.ellipse(img, (c, c), (int(size * 0.32), int(size * 0.42)), 0, 0, 360, skin, -1)
+    for dx in (-size // 7, size // 7):
+        cv2.circle(img, (c + dx, int(size * 0.4)), max(2, size // 24), (40, 30, 30), -1)
+    if label == "with_mask":
+        color = tuple(int(v) for v in rng.integers([180, 150, 100], [255, 230, 200]))
+        pts = np.array([[c - size // 3, int(size * 0.55)], [c + size // 3, int(size * 0.55)],
+                        [c + size // 4, int(size * 0.85)], [c - size // 4, int(size * 0.85)]])
+        cv2.fillPoly(img, [pts], color)
+    else:
+        cv2.ellipse(img, (c, int(size * 0.7)), (size // 8, size // 20), 0, 0, 360,
+                    (60, 60, 150), -1)
+    return img
+
+
+@pytest.fixture(scope="session")
+def synthetic_faces():
+    """80 synthetic face crops (40 per class) with labels."""
+    rng = np.random.default_rng(0)
+    labels = ["with_mask", "without_mask"] * 40
+    images = [synthetic_face(label, rng) for label in labels]
+    return images, np.array(labels)
+
+
+def write_class_folders(root: Path, per_class: int = 12, classes=("with_mask", "without_mask"),
+                        seed: int = 0) -> Path:
+    """A small class-folder dataset of synthetic faces written as JPEG/PNG files."""
+    rng = np.random.default_rng(seed)
+    for label in classes:
+        folder = root / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            ext = ".png" if i % 3 == 0 else ".jpg"
+            face = synthetic_face("with_mask" if label == "with_mask" else "without_mask", rng)
+            cv2.imwrite(str(folder / f"{label}_{i}{ext}"), face)
+    return root
+
+
+@pytest.fixture
+def class_folders(tmp_path) -> Path:
+    return write_class_folders(tmp_path / "faces")
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory, synthetic_faces) -> Path:
+    """A small HOG+SVM bundle trained on synthetic faces."""
+    import maskdet
+
+    images, labels = synthetic_faces
+    path = tmp_path_factory.mktemp("model") / "synthetic.maskdet"
+    maskdet.create_classifier("hog-svm", image_size=48).fit(images, labels).save(path)
+    return path

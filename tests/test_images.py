@@ -1,0 +1,341 @@
+"""Reading images: every supported format and depth becomes uint8 BGR (H, W, 3); every bad file
+raises ImageReadError naming the file and the reason."""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from maskdet.errors import ImageReadError, MaskdetError
+from maskdet.images import (
+    IMAGE_EXTENSIONS,
+    decode_image,
+    looks_like_image,
+    read_image,
+    sniff_image_format,
+    write_image,
+)
+
+
+def pattern(h: int = 30, w: int = 40) -> np.ndarray:
+    """A deterministic BGR image with distinct values everywhere (no two rows/columns alike)."""
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([(x * 6) % 256, (y * 8) % 256, (x * 3 + y * 5) % 256], axis=-1).astype(
+        np.uint8)
+
+
+def blocks(h: int = 32, w: int = 64) -> np.ndarray:
+    """A BGR image of large flat blocks (survives JPEG almost unchanged): left quarter white,
+    top-right red, the rest black."""
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:, : w // 4] = 255
+    img[: h // 2, w // 2:] = (0, 0, 255)
+    return img
+
+
+def encode(ext: str, image: np.ndarray, params=()) -> bytes:
+    ok, buf = cv2.imencode(ext, image, list(params))
+    assert ok, ext
+    return buf.tobytes()
+
+
+def with_exif_orientation(jpeg: bytes, orientation: int, byte_order: str = "MM") -> bytes:
+    """Insert an APP1 Exif segment holding only an Orientation tag right after SOI."""
+    e = ">" if byte_order == "MM" else "<"
+    header = b"MM\x00*" if byte_order == "MM" else b"II*\x00"
+    # IFD0 at offset 8: one entry, tag 0x0112 (Orientation), type SHORT (3), count 1, value.
+    entry = struct.pack(e + "HHI", 0x0112, 3, 1) + struct.pack(e + "HH", orientation, 0)
+    tiff = header + struct.pack(e + "I", 8) + struct.pack(e + "H", 1) + entry + b"\0\0\0\0"
+    payload = b"Exif\x00\x00" + tiff
+    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    assert jpeg[:2] == b"\xff\xd8"
+    return jpeg[:2] + segment + jpeg[2:]
+
+
+def assert_canonical(image: np.ndarray, h: int, w: int) -> None:
+    assert isinstance(image, np.ndarray)
+    assert image.dtype == np.uint8
+    assert image.shape == (h, w, 3)
+
+
+# --------------------------------------------------------------------------- formats
+
+
+@pytest.mark.parametrize(
+    "ext, params, lossless",
+    [
+        (".png", (), True),
+        (".bmp", (), True),
+        (".tif", (), True),
+        (".tiff", (), True),
+        (".webp", (cv2.IMWRITE_WEBP_QUALITY, 101), True),  # quality > 100: lossless WebP
+        (".webp", (cv2.IMWRITE_WEBP_QUALITY, 90), False),
+        (".jpg", (cv2.IMWRITE_JPEG_QUALITY, 95), False),
+        (".jpeg", (cv2.IMWRITE_JPEG_QUALITY, 95), False),
+    ],
+)
+def test_read_image_formats(tmp_path, ext, params, lossless):
+    original = pattern(30, 40)
+    path = tmp_path / f"img{ext}"
+    path.write_bytes(encode(ext, original, params))
+    image = read_image(path)
+    assert_canonical(image, 30, 40)
+    diff = np.abs(image.astype(int) - original.astype(int))
+    if lossless:
+        assert diff.max() == 0
+    else:
+        assert diff.mean() < 6
+
+
+def test_read_image_8bit_png_keeps_bgr_order(tmp_path):
+    img = np.zeros((5, 7, 3), np.uint8)
+    img[..., 0], img[..., 1], img[..., 2] = 10, 120, 250  # B, G, R
+    path = tmp_path / "colour.png"
+    assert cv2.imwrite(str(path), img)
+    out = read_image(path)
+    assert_canonical(out, 5, 7)
+    assert out[2, 3].tolist() == [10, 120, 250]
+
+
+def test_decode_16bit_rgba_png_scaled_and_alpha_dropped():
+    img = np.zeros((6, 9, 4), np.uint16)
+    img[..., 0] = 0x8080  # B -> 128
+    img[..., 1] = 0xFFFF  # G -> 255
+    img[..., 2] = 0x00FF  # R -> 0 (the high byte is what counts)
+    img[..., 3] = 0  # fully transparent: the colours must survive anyway
+    img[1, 2, :3] = (0x0100, 0x7F00, 0xC0FF)  # -> 1, 127, 192
+    data = encode(".png", img)
+    assert data[24] == 16 and data[25] == 6  # IHDR: bit depth 16, colour type RGBA
+    out = decode_image(data)
+    assert_canonical(out, 6, 9)
+    assert out[0, 0].tolist() == [128, 255, 0]
+    assert out[1, 2].tolist() == [1, 127, 192]
+    assert out[5, 8].tolist() == [128, 255, 0]
+
+
+def test_decode_16bit_grayscale_png():
+    gray = np.full((4, 5), 0x8080, np.uint16)
+    gray[0, 0] = 0xFFFF
+    out = decode_image(encode(".png", gray))
+    assert_canonical(out, 4, 5)
+    assert out[1, 1].tolist() == [128, 128, 128]
+    assert out[0, 0].tolist() == [255, 255, 255]
+
+
+def test_decode_grayscale_png_gives_three_identical_channels():
+    gray = np.arange(48, dtype=np.uint8).reshape(6, 8) * 5
+    data = encode(".png", gray)
+    assert data[25] == 0  # IHDR colour type: grayscale
+    out = decode_image(data)
+    assert_canonical(out, 6, 8)
+    for c in range(3):
+        np.testing.assert_array_equal(out[..., c], gray)
+
+
+@pytest.mark.parametrize("mode", ["P", "LA", "RGBA", "RGB"])
+def test_decode_pil_written_png_modes(mode):
+    Image = pytest.importorskip("PIL.Image")
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[0] = (255, 0, 0)  # red row (RGB)
+    rgb[1] = (0, 255, 0)
+    rgb[2] = (0, 0, 255)
+    rgb[3] = (200, 200, 200)
+    pil = Image.fromarray(rgb, "RGB")
+    if mode == "P":
+        pil = pil.quantize(colors=4)
+    elif mode == "LA":
+        pil = pil.convert("LA")
+    elif mode == "RGBA":
+        pil = pil.convert("RGBA")
+        pil.putalpha(0)
+    buf = io.BytesIO()
+    pil.save(buf, "PNG")
+    expected_rgb = np.asarray(pil.convert("RGB"))
+    out = decode_image(buf.getvalue(), "pil.png")
+    assert_canonical(out, 4, 6)
+    np.testing.assert_array_equal(out, expected_rgb[..., ::-1])
+    if mode == "P":
+        assert buf.getvalue()[25] == 3  # really a palette PNG
+        assert out[0, 0].tolist() == [0, 0, 255]  # red, in BGR order
+        assert out[2, 0].tolist() == [255, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "orientation, transform",
+    [
+        (1, lambda a: a),
+        (3, lambda a: np.rot90(a, 2)),
+        (6, lambda a: np.rot90(a, -1)),  # rotate 90 degrees clockwise
+        (8, lambda a: np.rot90(a, 1)),  # rotate 90 degrees counter-clockwise
+    ],
+)
+@pytest.mark.parametrize("byte_order", ["MM", "II"])
+def test_decode_jpeg_applies_exif_orientation(tmp_path, orientation, transform, byte_order):
+    original = blocks(32, 64)  # non-square: a rotation shows in the shape
+    jpeg = with_exif_orientation(encode(".jpg", original, (cv2.IMWRITE_JPEG_QUALITY, 98)),
+                                 orientation, byte_order)
+    path = tmp_path / f"exif{orientation}.jpg"
+    path.write_bytes(jpeg)
+    out = read_image(path)
+    expected = transform(original)
+    assert_canonical(out, *expected.shape[:2])
+    assert np.abs(out.astype(int) - expected.astype(int)).mean() < 4
+
+
+def test_exif_orientation_6_transposes_shape():
+    jpeg = with_exif_orientation(encode(".jpg", blocks(20, 50)), 6)
+    assert decode_image(jpeg).shape == (50, 20, 3)
+    assert decode_image(encode(".jpg", blocks(20, 50))).shape == (20, 50, 3)
+
+
+@pytest.mark.parametrize("name", ["маска_ü.jpg", "口罩 face.png", "ümlaut-dir/ß.webp"])
+def test_read_image_non_ascii_names(tmp_path, name):
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(encode(Path(name).suffix, blocks(24, 36)))
+    assert_canonical(read_image(path), 24, 36)
+    assert_canonical(read_image(str(path)), 24, 36)
+
+
+def test_read_image_odd_extension(tmp_path):
+    path = tmp_path / "black3.jpg_1088Wx1632H"
+    path.write_bytes(encode(".jpg", blocks(16, 24)))
+    assert_canonical(read_image(path), 16, 24)
+
+
+# --------------------------------------------------------------------------- bad files
+
+
+def _jpeg() -> bytes:
+    return encode(".jpg", pattern(60, 80))
+
+
+def _png() -> bytes:
+    return encode(".png", pattern(60, 80))
+
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("empty.jpg", b"", "empty"),
+        ("half.jpg", _jpeg()[: len(_jpeg()) // 2], "truncated"),
+        ("no_eoi.jpg", _jpeg()[:-2], "truncated"),
+        ("half.png", _png()[: len(_png()) // 2], "truncated"),
+        ("no_iend.png", _png()[:-12], "truncated"),
+        ("text.jpg", b"this is a text file, not a photo\n", "not an image"),
+        ("html.png", b"<html><body>404 Not Found</body></html>", "not an image"),
+        ("garbage.webp", b"RIFF\x10\x00\x00\x00WAVEfmt ", "not an image"),
+        ("missing.jpg", None, "no such file"),
+        ("folder.jpg", "dir", "directory"),
+    ],
+)
+def test_read_image_errors_name_file_and_reason(tmp_path, name, content, reason):
+    path = tmp_path / name
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ImageReadError) as info:
+        read_image(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert reason in message
+    assert isinstance(info.value, MaskdetError)
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty"),
+        (b"hello", "not an image"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 40, "jpeg"),  # header only, no scan: corrupt JPEG
+    ],
+)
+def test_decode_image_errors_use_given_name(data, reason):
+    with pytest.raises(ImageReadError, match=r"^upload\.bin: ") as info:
+        decode_image(data, "upload.bin")
+    assert reason in str(info.value)
+
+
+def test_decode_image_default_name():
+    with pytest.raises(ImageReadError, match=r"^<bytes>: empty"):
+        decode_image(b"")
+
+
+# --------------------------------------------------------------------------- sniffing
+
+
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (encode(".jpg", blocks(8, 8))[:16], "jpeg"),
+        (encode(".png", blocks(8, 8))[:16], "png"),
+        (encode(".bmp", blocks(8, 8))[:16], "bmp"),
+        (encode(".tif", blocks(8, 8))[:16], "tiff"),
+        (b"MM\x00*\x00\x00\x00\x08", "tiff"),
+        (b"II*\x00\x08\x00\x00\x00", "tiff"),
+        (encode(".webp", blocks(8, 8))[:16], "webp"),
+        (b"GIF87a\x01\x00", "gif"),
+        (b"GIF89a\x01\x00", "gif"),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", None),
+        (b"", None),
+        (b"\xff\xd8", None),  # too short to be a JPEG signature
+        (b"plain text file\n", None),
+        (b"%PDF-1.7\n", None),
+    ],
+)
+def test_sniff_image_format(header, expected):
+    assert sniff_image_format(header) == expected
+
+
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("x.jpg_1088Wx1632H", encode(".jpg", blocks(8, 8)), True),
+        ("photo_no_extension", encode(".png", blocks(8, 8)), True),
+        ("picture.dat", encode(".webp", blocks(8, 8)), True),
+        ("notes.txt", b"some notes about the dataset\n", False),
+        ("labels.csv", b"file,label\n", False),
+        ("empty.bin", b"", False),
+        ("PHOTO.JPG", b"not really a jpeg", True),  # the extension alone is enough
+        ("scan.TIFF", b"", True),
+    ],
+)
+def test_looks_like_image(tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert looks_like_image(path) is expected
+    assert looks_like_image(str(path)) is expected
+
+
+def test_looks_like_image_missing_file(tmp_path):
+    assert looks_like_image(tmp_path / "gone.jpg_1088Wx1632H") is False
+    assert looks_like_image(tmp_path / "gone.jpg") is True  # extension only, not opened
+
+
+def test_image_extensions_are_lower_case_with_dot():
+    assert {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"} <= IMAGE_EXTENSIONS
+    assert all(e.startswith(".") and e == e.lower() for e in IMAGE_EXTENSIONS)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@pytest.mark.parametrize("name, magic", [("out.png", "png"), ("out.bmp", "bmp"),
+                                         ("out.jpg", "jpeg"), ("out.unknown", "jpeg")])
+def test_write_image_round_trip(tmp_path, name, magic):
+    img = pattern(12, 20)
+    path = tmp_path / name
+    write_image(path, img)
+    assert sniff_image_format(path.read_bytes()[:16]) == magic
+    back = read_image(path)
+    assert_canonical(back, 12, 20)
+    if magic != "jpeg":
+        np.testing.assert_array_equal(back, img)
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left behind
