@@ -267,7 +267,8 @@ def load_voc(root: str | os.PathLike, min_face: int = 0) -> Dataset:
     samples: list[Sample] = []
     skipped: list[tuple[str, str]] = []
     too_small = 0
-    for xml_path in sorted(ann_dir.glob("*.xml")):
+    xml_paths = sorted(p for p in ann_dir.iterdir() if p.suffix.lower() == ".xml")
+    for xml_path in xml_paths:
         try:
             ann = parse_voc(xml_path)
         except DatasetError as exc:
@@ -288,7 +289,7 @@ def load_voc(root: str | os.PathLike, min_face: int = 0) -> Dataset:
                 too_small += 1
                 continue
             samples.append(Sample(image_path, label, box))
-    if not any(ann_dir.glob("*.xml")):
+    if not xml_paths:
         raise DatasetError(f"{ann_dir}: no .xml annotation files")
     if too_small:
         logger.info("%s: left out %d faces smaller than %d px", root, too_small, min_face)

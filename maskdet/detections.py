@@ -33,6 +33,7 @@ class Face:
             out["track"] = self.track_id
         if self.label is not None:
             out["label"] = self.label
+        if self.score is not None:
             out["score"] = round(float(self.score), 4)
         out["face_score"] = round(float(self.face_score), 4)
         return out
@@ -132,6 +133,19 @@ class Detections:
         out = self.boxes.copy()
         out[:, 2:] += out[:, :2]
         return out
+
+    def clip(self, width: int, height: int) -> Detections:
+        """Boxes clipped to a ``width`` x ``height`` image; boxes left empty are dropped.
+
+        Detectors may return boxes that stick out of the image, or lie wholly outside it.
+        """
+        if len(self) == 0:
+            return self
+        x1y1 = np.clip(self.boxes[:, :2], 0, [width, height])
+        x2y2 = np.clip(self.boxes[:, :2] + self.boxes[:, 2:], 0, [width, height])
+        keep = np.all(x2y2 - x1y1 >= 1, axis=1)
+        clipped = replace(self, boxes=np.concatenate([x1y1, x2y2 - x1y1], axis=1))
+        return clipped[keep]
 
     @property
     def area(self) -> np.ndarray:

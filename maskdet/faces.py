@@ -103,6 +103,9 @@ def download_yunet_model(destination: Path | None = None, timeout: float = 30.0)
     fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".yunet-", suffix=".tmp")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the model is shared, not secret
     os.replace(tmp, destination)
     return destination
 
@@ -200,16 +203,8 @@ class YuNetDetector(FaceDetector):
         if faces is None or len(faces) == 0:
             return Detections.empty()
         faces = faces / np.array([scale] * 14 + [1.0], np.float32)
-        boxes = faces[:, :4].copy()
-        # Clip to the image: YuNet may return boxes that stick out of it.
-        x1 = np.clip(boxes[:, 0], 0, w)
-        y1 = np.clip(boxes[:, 1], 0, h)
-        x2 = np.clip(boxes[:, 0] + boxes[:, 2], 0, w)
-        y2 = np.clip(boxes[:, 1] + boxes[:, 3], 0, h)
-        keep = (x2 - x1 >= 1) & (y2 - y1 >= 1)
-        boxes = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)[keep]
-        return Detections(boxes=boxes, face_scores=faces[keep, 14],
-                          landmarks=faces[keep, 4:14].reshape(-1, 5, 2))
+        return Detections(boxes=faces[:, :4], face_scores=faces[:, 14],
+                          landmarks=faces[:, 4:14].reshape(-1, 5, 2)).clip(w, h)
 
     def __repr__(self) -> str:
         return (f"YuNetDetector(score_threshold={self.score_threshold}, "
@@ -389,7 +384,7 @@ def extract_faces(
                     out.append((i, f"{exc}"))
             elif detector is not None:
                 with detector_lock:
-                    faces = detector.detect(image)
+                    faces = detector.detect(image).clip(image.shape[1], image.shape[0])
                 if len(faces):
                     best = int(np.argmax(faces.face_scores))
                     out.append((i, crop_face(image, faces.boxes[best], margin)))

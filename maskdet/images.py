@@ -74,7 +74,7 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if kind == "jpeg" and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
         # Some libjpeg builds decode a truncated file into a half-grey picture: refuse it.
         raise ImageReadError(f"{name}: truncated JPEG (no end-of-image marker)")
-    if kind == "png" and b"IEND" not in data[-64:]:
+    if kind == "png" and b"IEND" not in data[-4096:]:  # tolerate some trailing bytes
         raise ImageReadError(f"{name}: truncated PNG (no IEND chunk)")
     # IMREAD_COLOR converts any depth/channel count to 8-bit BGR and applies EXIF rotation.
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)

@@ -59,7 +59,7 @@ class MaskDetector:
 
     def find_faces(self, image: np.ndarray) -> Detections:
         """The faces of ``image`` that pass the size and score filters, unclassified."""
-        faces = self.face_detector.detect(image)
+        faces = self.face_detector.detect(image).clip(image.shape[1], image.shape[0])
         if len(faces):
             keep = (faces.boxes[:, 2:].min(axis=1) >= self.min_face) & (
                 faces.face_scores >= self.min_face_score)

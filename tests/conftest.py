@@ -71,21 +71,24 @@ def _maskdet_logging():
 
 def synthetic_face(label: str, rng: np.random.Generator, size: int = 96) -> np.ndarray:
     """A drawn 'face': skin-coloured ellipse with eyes; 'with_mask' adds a light mask shape
-    over the lower half, 'without_mask' a mouth. Separable by HOG, varied by noise."""
+    over the lower half, 'without_mask' a mouth. Separable by HOG; face size, position and
+    colours vary so that a model trained on them generalises to other crops."""
     img = np.full((size, size, 3), rng.integers(60, 200), np.uint8)
     img[:] = img + rng.integers(0, 30, (size, size, 3), dtype=np.uint8)
-    c = size // 2
+    s = size * rng.uniform(0.85, 1.05)  # the face's own scale
+    cx = size // 2 + int(rng.integers(-size // 16, size // 16 + 1))
+    cy = size // 2 + int(rng.integers(-size // 16, size // 16 + 1))
     skin = tuple(int(v) for v in rng.integers([90, 120, 160], [130, 170, 230]))
-    cv2.ellipse(img, (c, c), (int(size * 0.32), int(size * 0.42)), 0, 0, 360, skin, -1)
-    for dx in (-size // 7, size // 7):
-        cv2.circle(img, (c + dx, int(size * 0.4)), max(2, size // 24), (40, 30, 30), -1)
+    cv2.ellipse(img, (cx, cy), (int(s * 0.32), int(s * 0.42)), 0, 0, 360, skin, -1)
+    for dx in (-s / 7, s / 7):
+        cv2.circle(img, (int(cx + dx), int(cy - s * 0.1)), max(2, int(s / 24)), (40, 30, 30), -1)
     if label == "with_mask":
         color = tuple(int(v) for v in rng.integers([180, 150, 100], [255, 230, 200]))
-        pts = np.array([[c - size // 3, int(size * 0.55)], [c + size // 3, int(size * 0.55)],
-                        [c + size // 4, int(size * 0.85)], [c - size // 4, int(size * 0.85)]])
+        pts = np.array([[cx - s / 3, cy + s * 0.05], [cx + s / 3, cy + s * 0.05],
+                        [cx + s / 4, cy + s * 0.35], [cx - s / 4, cy + s * 0.35]], np.int32)
         cv2.fillPoly(img, [pts], color)
     else:
-        cv2.ellipse(img, (c, int(size * 0.7)), (size // 8, size // 20), 0, 0, 360,
+        cv2.ellipse(img, (cx, int(cy + s * 0.2)), (int(s / 8), max(1, int(s / 20))), 0, 0, 360,
                     (60, 60, 150), -1)
     return img
 

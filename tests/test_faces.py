@@ -152,11 +152,13 @@ def test_crop_face_box_partly_inside_is_cropped():
 
 # -- the YuNet model: lookup and download -------------------------------------------------
 
+@pytest.mark.shared
 def test_find_yunet_model_explicit_path(yunet_model, no_model_env):
     assert find_yunet_model(yunet_model, download=False) == yunet_model
     assert find_yunet_model(str(yunet_model), download=False) == yunet_model
 
 
+@pytest.mark.shared
 def test_find_yunet_model_explicit_path_with_wrong_content(tmp_path, monkeypatch, yunet_model):
     bad = tmp_path / YUNET_FILENAME
     bad.write_bytes(b"not an onnx model")
@@ -172,6 +174,7 @@ def test_find_yunet_model_missing_explicit_path(tmp_path):
         find_yunet_model(tmp_path / "nope.onnx", download=False)
 
 
+@pytest.mark.shared
 def test_find_yunet_model_env_var(tmp_path, monkeypatch, yunet_model):
     copy = tmp_path / "elsewhere.onnx"
     shutil.copyfile(yunet_model, copy)
@@ -187,6 +190,7 @@ def test_find_yunet_model_env_var_with_bad_file(tmp_path, monkeypatch):
         find_yunet_model(download=False)
 
 
+@pytest.mark.shared
 def test_find_yunet_model_in_cache(yunet_model, no_model_env):
     cached = faces.cache_dir() / YUNET_FILENAME
     cached.parent.mkdir(parents=True, exist_ok=True)
@@ -227,6 +231,7 @@ def fake_urlopen(payload: bytes | Exception, calls: list):
     return urlopen
 
 
+@pytest.mark.shared
 def test_download_yunet_model_writes_atomically(tmp_path, monkeypatch, model_bytes):
     calls, replaced = [], []
     monkeypatch.setattr(faces.urllib.request, "urlopen", fake_urlopen(model_bytes, calls))
@@ -247,6 +252,7 @@ def test_download_yunet_model_writes_atomically(tmp_path, monkeypatch, model_byt
     assert tmp_files(destination.parent) == []
 
 
+@pytest.mark.shared
 def test_download_yunet_model_defaults_to_the_cache(monkeypatch, model_bytes):
     monkeypatch.setattr(faces.urllib.request, "urlopen", fake_urlopen(model_bytes, []))
     path = real_download_yunet_model()
@@ -274,6 +280,7 @@ def test_download_yunet_model_offline(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.shared
 def test_find_yunet_model_downloads_into_cache(monkeypatch, no_model_env, model_bytes):
     monkeypatch.setattr(faces, "download_yunet_model", real_download_yunet_model)
     calls = []
@@ -286,6 +293,7 @@ def test_find_yunet_model_downloads_into_cache(monkeypatch, no_model_env, model_
 
 # -- create_face_detector -----------------------------------------------------------------
 
+@pytest.mark.shared
 def test_create_face_detector_by_name(yunet_model):
     assert isinstance(create_face_detector("haar"), HaarDetector)
     detector = create_face_detector("yunet", model_path=yunet_model, download=False)
@@ -323,6 +331,7 @@ def test_create_face_detector_auto_falls_back_to_haar_warning_once(
     assert "MASKDET_YUNET_MODEL" in warnings[0].getMessage()
 
 
+@pytest.mark.shared
 def test_create_face_detector_auto_uses_yunet_when_available(monkeypatch, yunet_model):
     monkeypatch.setenv("MASKDET_YUNET_MODEL", str(yunet_model))
     detector = create_face_detector("auto")
@@ -372,6 +381,7 @@ def test_yunet_finds_labelled_faces_in_scene(yunet, scenes_dir):
     assert sum(matched) >= len(labelled) // 2 + 1, matched
 
 
+@pytest.mark.shared
 def test_yunet_scale_for(yunet):
     assert yunet.scale_for(300, 400) == 2.0
     assert yunet.scale_for(1000, 700) == 1.0
@@ -380,11 +390,26 @@ def test_yunet_scale_for(yunet):
     assert yunet.scale_for(100, 100) == 2.0  # at most max_upscale
 
 
+@pytest.mark.shared
 def test_yunet_scale_for_disabled(yunet_model):
     detector = YuNetDetector(yunet_model, upscale_to=0, download=False)
     assert detector.scale_for(100, 200) == 1.0
 
 
+@pytest.mark.shared
+@pytest.mark.parametrize("rows, cols", [(slice(40, None), slice(None)),
+                                        (slice(None), slice(230, None))])
+def test_yunet_boxes_of_faces_cut_by_the_border_are_clipped(yunet, scenes_dir, rows, cols):
+    image = read_image(scenes_dir / "images" / "maksssksksss1.png")[rows, cols]
+    h, w = image.shape[:2]
+    found = yunet.detect(image)
+    assert len(found) >= 3
+    x1, y1, x2, y2 = found.xyxy.T
+    assert (x1 >= 0).all() and (y1 >= 0).all() and (x2 <= w).all() and (y2 <= h).all()
+    assert ((x1 == 0) | (y1 == 0)).any()  # the face cut by the border is still found
+
+
+@pytest.mark.shared
 @pytest.mark.parametrize("shape", [(300, 400, 3), (720, 1280, 3)])
 def test_yunet_blank_image_has_no_faces(yunet, shape):
     found = yunet.detect(np.zeros(shape, np.uint8))

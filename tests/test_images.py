@@ -231,7 +231,7 @@ def _png() -> bytes:
         ("html.png", b"<html><body>404 Not Found</body></html>", "not an image"),
         ("garbage.webp", b"RIFF\x10\x00\x00\x00WAVEfmt ", "not an image"),
         ("missing.jpg", None, "no such file"),
-        ("folder.jpg", "dir", "directory"),
+        ("folder.jpg", "dir", "is a directory"),
     ],
 )
 def test_read_image_errors_name_file_and_reason(tmp_path, name, content, reason):

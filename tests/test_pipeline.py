@@ -143,16 +143,19 @@ def test_face_detector_by_name(classifier):
     [
         (0, 0.0, [0, 1, 2, 3]),
         (40, 0.0, [0, 2, 3]),  # box 1 is 30 px on its shorter side
+        (50, 0.0, [0, 3]),  # box 0 is exactly 50 px: kept
         (51, 0.0, [3]),
-        (0, 0.5, [0, 1, 3]),  # box 2 scores 0.4
+        (0, 0.5, [0, 1, 3]),  # box 2 scores 0.25
+        (0, 0.75, [0, 1]),  # box 1 scores exactly 0.75: kept
         (40, 0.5, [0, 3]),
+        (50, 0.625, [0, 3]),
         (0, 0.95, []),
     ],
 )
 def test_min_face_and_min_face_score(classifier, monkeypatch, min_face, min_face_score,
                                      expected):
     boxes = [(10, 10, 50, 50), (100, 10, 60, 30), (200, 10, 45, 45), (300, 10, 60, 60)]
-    scores = [0.9, 0.8, 0.4, 0.6]
+    scores = [0.875, 0.75, 0.25, 0.625]
     image = np.random.default_rng(0).integers(0, 256, (120, 400, 3), dtype=np.uint8)
     calls = count_predict_proba(classifier, monkeypatch)
     detector = MaskDetector(classifier, FixedDetector(boxes, scores), min_face=min_face,
