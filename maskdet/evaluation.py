@@ -11,6 +11,7 @@ import numpy as np
 
 from .classifiers import Classifier
 from .data import Dataset
+from .errors import DatasetError
 
 
 def classification_metrics(
@@ -70,6 +71,9 @@ def evaluate_classifier(
     keep = np.array([str(label) in known for label in labels], dtype=bool)
     unknown = Counter(str(label) for label in labels[~keep])
     images = [im for im, k in zip(images, keep) if k]
+    if not images:
+        raise DatasetError(f"none of the labels ({', '.join(sorted(unknown))}) is a class of "
+                           f"the model ({', '.join(sorted(known))}); map them with --map FROM=TO")
     start = time.perf_counter()
     proba = classifier.predict_proba(images)
     seconds = time.perf_counter() - start

@@ -243,3 +243,11 @@ def test_real_data_train_classify_detect_evaluate(faces_dir, scenes_dir, yunet_m
     assert code == 0, err
     result = json.loads(out)
     assert result["data"]["layout"] == "voc" and result["n"] >= 3
+
+
+def test_evaluate_with_no_known_class_is_a_clear_error(model, tmp_path, capsys):
+    data = write_class_folders(tmp_path / "other", per_class=3, classes=("cats", "dogs"))
+    code, out, err = run(capsys, "evaluate", model, data)
+    assert code == 1 and out == ""
+    assert "none of the labels (cats, dogs) is a class of the model" in err
+    assert "--map" in err and "Traceback" not in err
