@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .alerts import Alert, AlertCommand, ViolationMonitor
 from .classifiers import (
     Classifier,
     available_backends,
@@ -23,6 +24,7 @@ from .classifiers import (
     read_manifest,
     register_backend,
 )
+from .compliance import ComplianceStats
 from .data import Dataset, Sample, load_dataset, load_image_folder, load_voc, split_dataset
 from .detections import Detections, Face
 from .errors import (
@@ -45,7 +47,10 @@ from .faces import (
 from .images import read_image
 from .pipeline import MaskDetector, annotate
 from .preprocessing import Preprocessing
+from .streaming import FrameResult, MaskStream, StreamSummary, stop_on_signals, stream
+from .tracking import FaceTracker, Track
 from .training import train
+from .video import StreamError, VideoSource, VideoWriter
 
 try:
     __version__ = version("maskdet")
@@ -53,21 +58,33 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
 __all__ = [
+    "Alert",
+    "AlertCommand",
     "BackendError",
     "BundleError",
     "Classifier",
+    "ComplianceStats",
     "Dataset",
     "DatasetError",
     "Detections",
     "DetectorUnavailableError",
     "Face",
     "FaceDetector",
+    "FaceTracker",
+    "FrameResult",
     "HaarDetector",
     "ImageReadError",
     "MaskDetector",
+    "MaskStream",
     "MaskdetError",
     "Preprocessing",
     "Sample",
+    "StreamError",
+    "StreamSummary",
+    "Track",
+    "VideoSource",
+    "VideoWriter",
+    "ViolationMonitor",
     "YuNetDetector",
     "annotate",
     "available_backends",
@@ -84,6 +101,8 @@ __all__ = [
     "read_manifest",
     "register_backend",
     "split_dataset",
+    "stop_on_signals",
+    "stream",
     "train",
     "__version__",
 ]

@@ -114,6 +114,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         "training": result.info,
         "test": result.test_metrics,
     }
+    if args.report:
+        from .reports import write_classifier_report
+
+        summary["report"] = str(write_classifier_report(
+            args.report, clf, result.test_crops, result.test_proba, result.test_metrics,
+            title=f"{clf.backend_name} model {args.out}: held-out test part"))
     if args.json:
         from .classifiers.bundle import _jsonable
 
@@ -125,6 +131,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.test_metrics:
         print(f"held-out test part ({split['test']} files, seed {args.seed}):")
         print(format_metrics(result.test_metrics))
+    if args.report:
+        print(f"report: {summary['report']}")
     return EXIT_OK
 
 
@@ -219,7 +227,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .data import load_dataset
-    from .evaluation import dataset_summary, evaluate_classifier, format_metrics
+    from .evaluation import dataset_summary, evaluate_with_predictions, format_metrics
     from .faces import extract_faces
 
     clf = _load_model(args.model)
@@ -230,13 +238,53 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     crops = extract_faces(dataset, margin=clf.preprocessing.margin, progress=_progress(args))
     if not len(crops):
         raise MaskdetError(f"{args.data}: no readable faces to evaluate")
-    metrics = evaluate_classifier(clf, crops.images, crops.labels)
+    metrics, proba, _ = evaluate_with_predictions(clf, crops.images, crops.labels)
+    report = None
+    if args.report:
+        from .reports import write_classifier_report
+
+        report = str(write_classifier_report(args.report, clf, crops, proba, metrics,
+                                             title=f"{args.model} on {args.data}"))
     if args.json:
-        _print_json({"model": args.model, "data": dataset_summary(dataset), **metrics})
+        _print_json({"model": args.model, "data": dataset_summary(dataset), **metrics,
+                     **({"report": report} if report else {})})
     else:
         print(f"{args.model} on {args.data} ({dataset.layout}"
               + (f", faces >= {args.min_face} px" if args.min_face else "") + "):")
         print(format_metrics(metrics))
+        if report:
+            print(f"report: {report}")
+    return EXIT_OK
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analysis import analyze_dataset
+    from .data import load_dataset
+    from .faces import create_face_detector
+    from .reports import write_dataset_report
+
+    dataset = load_dataset(args.data)  # a bad path fails before a detector is set up
+    detector = None if args.detector == "none" else create_face_detector(args.detector)
+    options = {} if args.near_threshold is None else {"near_threshold": args.near_threshold}
+    analysis = analyze_dataset(dataset, detector=detector, test_size=args.test_size,
+                               seed=args.seed, progress=_progress(args), **options)
+    report = write_dataset_report(analysis, args.out)
+    s = analysis.summary
+    if args.json:
+        _print_json({**s, "report": str(report)})
+        return EXIT_OK
+    unit = "faces" if s["layout"] == "voc" else "images"
+    print(f"{s['root']} ({s['layout']}): {sum(s['counts'].values())} {unit} in {s['files']} "
+          f"files; " + ", ".join(f"{c} {n}" for c, n in s["counts"].items()))
+    if s["detection"] and s["detection"]["rate"]:
+        print(f"face detection rate ({s['detection']['detector']}): "
+              + ", ".join(f"{c} {r:.0%}" for c, r in s["detection"]["rate"].items()))
+    d = s["duplicates"]
+    print(f"duplicates: {d['exact_extra_copies']} byte-identical extra copies, "
+          f"{d['near_pairs']} near-duplicate pairs"
+          + (f" ({s['split']['near_across_pairs']} across train/test)" if s["split"] else ""))
+    print(f"unusable files or boxes: {len(s['skipped'])}; warnings: {len(analysis.warnings)}")
+    print(f"report: {report}")
     return EXIT_OK
 
 
@@ -266,6 +314,108 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
     print("classifier backends: " + ", ".join(available_backends()))
     print("face detectors: " + ", ".join(available_detectors()))
+    return EXIT_OK
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _report_video(args: argparse.Namespace, summary, written: Path | None, frames: int) -> None:
+    lines = summary.lines()
+    if written is not None:
+        lines.append(f"wrote {written} ({frames} frames)")
+    for line in lines:
+        if args.json:
+            logger.info("%s", line)
+        else:
+            print(line)
+
+
+def cmd_video(args: argparse.Namespace) -> int:
+    import contextlib
+    import tempfile
+
+    from tqdm.auto import tqdm
+
+    from .alerts import AlertCommand
+    from .streaming import stop_on_signals, stream
+    from .video import Display, VideoWriter, display_problem
+
+    # FFmpeg's own log lines ("moov atom not found", "Connection refused") would come on top
+    # of maskdet's one-line errors: quiet it, unless the user set the level.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    clf = _load_model(args.model)
+    display = None
+    if args.show:
+        problem = display_problem()
+        if problem is None:
+            display = Display(f"maskdet: {args.source}")
+        elif args.output or args.json or args.csv:
+            logger.warning("--show: cannot open a window (%s); going on without it", problem)
+        else:
+            raise MaskdetError(f"--show: cannot open a window ({problem}); "
+                               "write the video with --output FILE instead")
+    alert_command = AlertCommand(args.on_violation) if args.on_violation else None
+    snapshot_dir = args.snapshot_dir
+    temporary_snapshots = alert_command is not None and snapshot_dir is None
+    if temporary_snapshots:
+        snapshot_dir = tempfile.mkdtemp(prefix="maskdet-alerts-")
+        logger.info("alert snapshots go to %s", snapshot_dir)
+    alert_after = args.alert_after
+    if alert_after is None and (alert_command is not None or args.snapshot_dir):
+        alert_after = 3.0
+    with stop_on_signals() as stop:
+        frames = stream(
+            args.source, model=clf, detector=args.detector, every=args.every,
+            detect_scale=args.detect_scale, min_face=args.min_face,
+            min_face_score=args.min_face_score, annotate=bool(args.output or display),
+            alert_after=alert_after, on_violation=alert_command, snapshot_dir=snapshot_dir,
+            csv_log=args.csv, live=args.live, max_reconnects=args.max_reconnects, stop=stop)
+        writer = None
+        if args.output:
+            try:
+                writer = VideoWriter(args.output,
+                                     fps=args.output_fps or frames.source.fps or 25.0)
+            except MaskdetError:
+                frames.close()
+                raise
+        results = iter(frames)
+        written = None
+        bar = tqdm(total=frames.source.frame_count, desc="video", unit="frame",
+                   disable=not _progress(args) or args.json)
+        try:
+            for result in results:
+                if writer is not None:
+                    writer.write(result.annotated)
+                if display is not None and not display.show(result.annotated):
+                    logger.info("window closed: stopping")
+                    break
+                if args.json:
+                    _print_json(result.to_dict())
+                for alert in result.alerts if not args.json else ():
+                    print(f"alert: track {alert.track_id} {alert.label} for "
+                          f"{alert.duration:.1f} s at frame {alert.frame}"
+                          + (f"; snapshot {alert.snapshot}" if alert.snapshot else ""))
+                bar.update()
+        finally:
+            bar.close()
+            results.close()  # type: ignore[attr-defined]  # finishes the summary
+            if writer is not None:
+                written = writer.close()
+            if display is not None:
+                display.close()
+            if alert_command is not None:
+                alert_command.close()
+            if temporary_snapshots:
+                with contextlib.suppress(OSError):
+                    os.rmdir(snapshot_dir)  # only if empty: no alert, nothing to keep
+            _report_video(args, frames.summary, written, writer.frames if writer else 0)
+    if stop.signum is not None:
+        return 128 + stop.signum
     return EXIT_OK
 
 
@@ -302,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detect-faces", metavar="DETECTOR", default=None,
                    help="crop class-folder images to the face found by DETECTOR instead of "
                         "using them whole (images without a face are left out)")
+    p.add_argument("--report", metavar="DIR", default=None,
+                   help="write a visual report of the held-out test part into DIR (HTML, "
+                        "PNGs, metrics.json)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("classify", parents=[common], help="classify face images",
@@ -332,11 +485,69 @@ def build_parser() -> argparse.ArgumentParser:
                    help="VOC data: leave out faces smaller than PX")
     p.add_argument("--map", action="append", metavar="FROM=TO",
                    help="rename a class of the data (FROM= drops it)")
+    p.add_argument("--report", metavar="DIR", default=None,
+                   help="write a visual report into DIR (HTML, PNGs, metrics.json)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("analyze", parents=[common], help="analyse a dataset before training",
+                       description="Class distribution, image sizes and formats, sample "
+                                   "images, face-detection rate per class, duplicates and "
+                                   "unreadable files of a dataset, as an HTML report.")
+    p.add_argument("data", metavar="DATA",
+                   help="dataset folder: ROOT/<class>/<image> or a VOC folder")
+    p.add_argument("--out", "-o", required=True, metavar="DIR",
+                   help="report folder to write (report.html, analysis.json, PNGs)")
+    p.add_argument("--detector", default="auto", choices=["auto", "yunet", "haar", "none"],
+                   help="face detector whose detection rate per class is measured (default "
+                        "auto: YuNet if available, else Haar; none skips it)")
+    p.add_argument("--test-size", type=float, default=0.2,
+                   help="test fraction of the split checked for near-duplicates across "
+                        "train and test (default 0.2; 0 skips the check)")
+    p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    p.add_argument("--near-threshold", type=int, default=None, metavar="BITS",
+                   help="largest perceptual-hash distance of near-duplicates (default 10)")
+    p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("info", parents=[common], help="describe a model bundle")
     p.add_argument("model", metavar="MODEL")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("video", parents=[common], help="detect masks in a video, camera or stream",
+                       description="Track faces and masks in a video file, a camera or a "
+                                   "network stream; Ctrl-C finishes the output and the summary.")
+    p.add_argument("source", metavar="SOURCE",
+                   help="camera index (0), video file, or stream URL (rtsp://, http://, ...)")
+    p.add_argument("--model", "-m", metavar="MODEL", help="model bundle")
+    p.add_argument("--detector", default="auto", choices=["auto", "yunet", "haar"],
+                   help="face detector (default auto: YuNet if available, else Haar)")
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="write the annotated video here (.mp4, .avi, .mkv, .mov)")
+    p.add_argument("--output-fps", type=float, metavar="FPS",
+                   help="frame rate of the output video (default: the source's, else 25)")
+    p.add_argument("--show", action="store_true", help="show the annotated video in a window")
+    p.add_argument("--every", type=_positive_int, default=2, metavar="N",
+                   help="run the face detector every N frames, tracking in between (default 2)")
+    p.add_argument("--detect-scale", type=float, default=1.0, metavar="S",
+                   help="detect faces on the frame resized by S (e.g. 0.5: faster, misses "
+                        "small faces; default 1)")
+    p.add_argument("--min-face", type=int, default=0, metavar="PX",
+                   help="ignore faces smaller than PX")
+    p.add_argument("--min-face-score", type=float, default=0.0, metavar="S",
+                   help="ignore faces with a detector score below S")
+    p.add_argument("--csv", metavar="FILE", help="log per-frame counts and compliance to FILE")
+    p.add_argument("--on-violation", metavar="CMD",
+                   help="run CMD (shell) once per face unmasked for --alert-after seconds; "
+                        "{track}, {label}, {snapshot}, {duration}, {time}, {frame} are filled in")
+    p.add_argument("--alert-after", type=float, default=None, metavar="SECONDS",
+                   help="seconds a face must stay unmasked before an alert (default 3)")
+    p.add_argument("--snapshot-dir", metavar="DIR",
+                   help="folder for alert snapshots (default: a new temporary folder)")
+    p.add_argument("--live", action=argparse.BooleanOptionalAction, default=None,
+                   help="read as a live source (newest frame only, reconnects) or not; "
+                        "default: cameras and URLs are live, files are not")
+    p.add_argument("--max-reconnects", type=int, default=5, metavar="N",
+                   help="attempts to reopen a lost live source (default 5)")
+    p.set_defaults(func=cmd_video)
 
     p = sub.add_parser("backends", help="list classifier backends and face detectors")
     p.set_defaults(func=cmd_backends, quiet=False, json=False)

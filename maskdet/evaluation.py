@@ -66,6 +66,15 @@ def evaluate_classifier(
 
     Labels the classifier does not know are left out and counted in ``unknown_labels``.
     """
+    return evaluate_with_predictions(classifier, images, labels)[0]
+
+
+def evaluate_with_predictions(
+    classifier: Classifier, images: Sequence[np.ndarray], labels: Sequence[str]
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """:func:`evaluate_classifier`, also returning the probabilities (rows: the faces whose
+    label the classifier knows, columns: ``classes_``) and the boolean mask of those faces
+    (shape (len(images),)), e.g. for :func:`maskdet.reports.write_model_report`."""
     labels = np.asarray(labels, dtype=object)
     known = set(map(str, classifier.classes_))
     keep = np.array([str(label) in known for label in labels], dtype=bool)
@@ -81,7 +90,7 @@ def evaluate_classifier(
     metrics = classification_metrics(labels[keep], pred, classifier.classes_, proba)
     metrics["unknown_labels"] = dict(unknown)
     metrics["ms_per_face"] = round(1000 * seconds / max(1, len(images)), 3)
-    return metrics
+    return metrics, proba, keep
 
 
 def dataset_summary(dataset: Dataset) -> dict[str, Any]:

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .classifiers import Classifier, create_classifier
 from .data import Dataset, DatasetSplit, load_dataset, merge_datasets, split_dataset
-from .evaluation import dataset_summary, evaluate_classifier
+from .evaluation import dataset_summary, evaluate_with_predictions
 from .faces import FaceCrops, FaceDetector, extract_faces
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,11 @@ class TrainingResult:
     split: DatasetSplit
     test_metrics: dict[str, Any] | None
     info: dict[str, Any] = field(default_factory=dict)
+    test_crops: FaceCrops | None = None
+    """The held-out face crops the metrics were measured on (None without a test part)."""
+    test_proba: np.ndarray | None = None
+    """The classifier's probabilities for ``test_crops`` whose label it knows (see
+    :func:`~maskdet.evaluation.evaluate_with_predictions`), columns in ``classes_`` order."""
 
 
 def load_datasets(paths: Sequence[str | os.PathLike], min_face: int = 0,
@@ -91,16 +98,17 @@ def train(
     }
     if train_crops.detection_rate is not None:
         info["detection_rate"] = train_crops.detection_rate
-    test_metrics = None
+    test_metrics = test_crops = test_proba = None
     if len(split.test):
         test_crops = crops(split.test, "test")
-        test_metrics = evaluate_classifier(classifier, test_crops.images, test_crops.labels)
+        test_metrics, test_proba, _ = evaluate_with_predictions(classifier, test_crops.images,
+                                                                test_crops.labels)
     metrics = {"test": test_metrics, "training": info}
     if out is not None:
         classifier.save(out, metrics=metrics)
     else:
         classifier.metrics_ = {**classifier.metrics_, **metrics}
-    return TrainingResult(classifier, split, test_metrics, info)
+    return TrainingResult(classifier, split, test_metrics, info, test_crops, test_proba)
 
 
 def _accepts_validation(classifier: Classifier) -> bool:

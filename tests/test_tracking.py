@@ -1,0 +1,263 @@
+"""Tracking (ids, association, ageing, label vote), compliance counts and violation alerts,
+on hand-made boxes: no video, no detector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskdet.alerts import ViolationMonitor
+from maskdet.compliance import ComplianceLog, ComplianceStats
+from maskdet.detections import Detections
+from maskdet.tracking import FaceTracker, centroid_similarity, greedy_match, iou_matrix
+
+CLASSES = ("with_mask", "without_mask")
+MASK = [0.9, 0.1]
+BARE = [0.2, 0.8]
+
+
+def dets(*boxes) -> Detections:
+    return Detections(boxes=np.array(boxes, float).reshape(-1, 4),
+                      face_scores=np.full(len(boxes), 0.9))
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    ([0, 0, 10, 10], [0, 0, 10, 10], 1.0),
+    ([0, 0, 10, 10], [20, 20, 10, 10], 0.0),
+    ([0, 0, 10, 10], [5, 0, 10, 10], 50 / 150),
+    ([0, 0, 10, 10], [0, 0, 5, 5], 25 / 100),
+    ([0, 0, 10, 10], [10, 0, 10, 10], 0.0),  # touching edges do not overlap
+])
+def test_iou_matrix(a, b, expected):
+    assert iou_matrix(np.array([a]), np.array([b]))[0, 0] == pytest.approx(expected)
+
+
+def test_iou_matrix_shapes():
+    assert iou_matrix(np.zeros((0, 4)), np.ones((3, 4))).shape == (0, 3)
+    assert iou_matrix(np.ones((2, 4)), np.ones((3, 4))).shape == (2, 3)
+
+
+@pytest.mark.parametrize("shift, max_distance, expected", [
+    (0, 1.0, 1.0),
+    (5, 1.0, 0.5),    # moved half a box side
+    (10, 1.0, 0.0),   # a whole side: at the limit
+    (10, 2.0, 0.5),
+])
+def test_centroid_similarity(shift, max_distance, expected):
+    sim = centroid_similarity(np.array([[0, 0, 10, 10]]), np.array([[shift, 0, 10, 10]]),
+                              max_distance)
+    assert sim[0, 0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("similarity, threshold, expected", [
+    ([[0.9, 0.5], [0.8, 0.1]], 0.3, [(0, 0)]),          # best first; row 1's only match is taken
+    ([[0.9, 0.5], [0.8, 0.4]], 0.3, [(0, 0), (1, 1)]),
+    ([[0.2]], 0.3, []),
+    ([[0.5, 0.5]], 0.3, [(0, 0)]),                      # tie: lower column
+    (np.zeros((0, 2)), 0.3, []),
+])
+def test_greedy_match(similarity, threshold, expected):
+    assert greedy_match(np.array(similarity, float), threshold) == expected
+
+
+def test_ids_stable_on_a_static_scene():
+    tracker = FaceTracker()
+    boxes = ([10, 10, 40, 40], [100, 20, 50, 50], [200, 30, 30, 30])
+    ids = [[t.track_id for t in tracker.update(dets(*boxes), frame=i, time=i / 10)]
+           for i in range(20)]
+    assert ids == [[1, 2, 3]] * 20
+    assert [t.hits for t in tracker.tracks] == [20, 20, 20]
+
+
+def test_ids_follow_the_detection_order_not_the_track_order():
+    tracker = FaceTracker()
+    tracker.update(dets([10, 10, 40, 40], [100, 10, 40, 40]), 0, 0.0)
+    found = tracker.update(dets([101, 11, 40, 40], [11, 9, 40, 40]), 1, 0.1)
+    assert [t.track_id for t in found] == [2, 1]
+
+
+@pytest.mark.parametrize("association, step, same_id", [
+    ("iou", 5, True),        # small steps overlap
+    ("iou", 45, False),      # jumps further than the box: no overlap, a new track
+    ("centroid", 30, True),  # within one box side of the old centre
+    ("centroid", 60, False),
+])
+def test_moving_face(association, step, same_id):
+    tracker = FaceTracker(association=association)
+    ids = [tracker.update(dets([10 + i * step, 50, 40, 40]), i, i * 0.1)[0].track_id
+           for i in range(4)]
+    assert (ids == [1, 1, 1, 1]) == same_id
+
+
+@pytest.mark.parametrize("gap, same_id", [(3, True), (4, False)])
+def test_track_survives_max_age_missed_rounds(gap, same_id):
+    tracker = FaceTracker(max_age=3)
+    box = [50, 50, 40, 40]
+    first = tracker.update(dets(box), 0, 0.0)[0]
+    for i in range(1, gap + 1):
+        tracker.update(Detections.empty(), i, i * 0.1)
+    back = tracker.update(dets(box), gap + 1, (gap + 1) * 0.1)[0]
+    assert (back.track_id == first.track_id) == same_id
+    assert len(tracker.tracks) == 1  # a removed track is gone, not kept around
+
+
+def test_removed_tracks_are_reported_once_and_ids_never_reused():
+    tracker = FaceTracker(max_age=0)
+    tracker.update(dets([0, 0, 20, 20]), 0, 0.0)
+    tracker.update(Detections.empty(), 1, 0.1)
+    assert [t.track_id for t in tracker.finished] == [1]
+    tracker.update(dets([0, 0, 20, 20]), 2, 0.2)
+    assert tracker.finished == []
+    assert [t.track_id for t in tracker.tracks] == [2]
+
+
+def test_predict_moves_tracks_at_their_speed():
+    tracker = FaceTracker()
+    tracker.update(dets([10, 20, 40, 40]), 0, 0.0)
+    tracker.update(dets([16, 20, 40, 40]), 2, 0.2)   # 3 px per frame to the right
+    (track,) = tracker.predict(5)
+    np.testing.assert_allclose(track.box, [25, 20, 40, 40])
+    # Association at the next detection uses the predicted place.
+    assert tracker.update(dets([28, 20, 40, 40]), 6, 0.6)[0].track_id == 1
+
+
+def test_predict_shows_only_tracks_found_at_the_last_detection():
+    tracker = FaceTracker(max_age=5)
+    tracker.update(dets([0, 0, 20, 20], [100, 100, 20, 20]), 0, 0.0)
+    tracker.update(dets([0, 0, 20, 20]), 1, 0.1)
+    assert [t.track_id for t in tracker.predict(2)] == [1]
+
+
+@pytest.mark.parametrize("sequence, window, expected", [
+    # label shown after each classification: the vote removes the flicker
+    ("MMBMMBM", 5, "MMMMMMM"),
+    ("MMBMMBM", 1, "MMBMMBM"),                 # no smoothing
+    ("MBBBBBB", 3, "MMBBBBB"),                 # a lasting change wins after a majority
+    ("BMBMBM", 4, "BMBMMM"),                   # ties go to the higher mean probability
+])
+def test_label_vote(sequence, window, expected):
+    tracker = FaceTracker(vote_window=window)
+    (track,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
+    shown = ""
+    for i, c in enumerate(sequence):
+        tracker.add_classification(track, MASK if c == "M" else BARE, CLASSES, i, i * 0.1)
+        shown += "M" if track.label == "with_mask" else "B"
+    assert shown == expected
+
+
+def test_unmasked_since_follows_the_smoothed_label():
+    tracker = FaceTracker(vote_window=1)
+    (track,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
+    states = []
+    for i, proba in enumerate([MASK, BARE, BARE, MASK, BARE]):
+        tracker.add_classification(track, proba, CLASSES, i, float(i))
+        states.append(track.unmasked_since)
+    assert states == [None, 1.0, 1.0, None, 4.0]
+
+
+def test_to_detections_carries_ids_and_smoothed_labels():
+    tracker = FaceTracker()
+    tracks = tracker.update(dets([0, 0, 30, 30], [50, 0, 30, 30]), 0, 0.0)
+    tracker.add_classification(tracks[0], MASK, CLASSES, 0, 0.0)
+    tracker.add_classification(tracks[1], BARE, CLASSES, 0, 0.0)
+    out = FaceTracker.to_detections(tracks, CLASSES)
+    assert out.track_ids.tolist() == [1, 2]
+    assert out.labels.tolist() == ["with_mask", "without_mask"]
+    assert [d["track"] for d in out.to_dicts()] == [1, 2]
+    assert out.scores.tolist() == pytest.approx([0.9, 0.8])
+    empty = FaceTracker.to_detections([], CLASSES)
+    assert len(empty) == 0 and empty.classes == CLASSES
+
+
+def test_lifetime_label_is_the_label_shown_most():
+    tracker = FaceTracker(vote_window=1)
+    (track,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
+    for i, proba in enumerate([BARE, MASK, MASK, MASK]):
+        tracker.add_classification(track, proba, CLASSES, i, float(i))
+        tracker.observe([track])
+    assert track.label_frames == {"without_mask": 1, "with_mask": 3}
+    assert track.lifetime_label == "with_mask"
+
+
+# -- compliance ---------------------------------------------------------------------------
+@pytest.mark.parametrize("frames, window, rates", [
+    # (time, labels) per frame -> rolling rate after each
+    ([(0, ["with_mask", "without_mask"]), (1, ["with_mask"])], 10, [0.5, 2 / 3]),
+    ([(0, ["without_mask"]), (1, ["with_mask"]), (2, ["with_mask"])], 1.5, [0.0, 0.5, 1.0]),
+    ([(0, []), (1, [])], 10, [None, None]),
+    ([(0, ["mask_weared_incorrect"]), (1, ["with_mask"])], 10, [0.0, 0.5]),
+])
+def test_rolling_compliance_rate(frames, window, rates):
+    stats = ComplianceStats(CLASSES, window=window)
+    got = [stats.update(t, labels).rate for t, labels in frames]
+    assert got == pytest.approx(rates) if None not in rates else got == rates
+
+
+def test_frame_counts_name_every_class():
+    stats = ComplianceStats(CLASSES)
+    frame = stats.update(0.0, ["without_mask", "without_mask"])
+    assert frame.counts == {"with_mask": 0, "without_mask": 2}
+    assert (frame.compliant, frame.violating) == (0, 2)
+
+
+def test_distinct_tracks_counted_once_by_their_lifetime_label():
+    tracker = FaceTracker(vote_window=1)
+    stats = ComplianceStats(CLASSES, min_hits=2)
+    boxes = ([0, 0, 30, 30], [100, 0, 30, 30], [200, 0, 30, 30])
+    for i in range(5):
+        shown = boxes if i == 0 else boxes[:2]  # the third face is seen once: not counted
+        for track, proba in zip(tracker.update(dets(*shown), i, float(i)), (MASK, BARE, BARE)):
+            tracker.add_classification(track, proba, CLASSES, i, float(i))
+        tracker.observe(tracker.visible())
+    stats.finish_tracks(tracker.tracks)
+    assert stats.distinct_summary() == {"with_mask": 1, "without_mask": 1, "violating": 1,
+                                        "compliant": 1}
+
+
+def test_compliance_log_rows(tmp_path):
+    stats = ComplianceStats(CLASSES)
+    with ComplianceLog(tmp_path / "log.csv", CLASSES) as log:
+        log.write(0, 0.0, stats.update(0.0, ["with_mask", "without_mask"]), 12.5, 0)
+        log.write(3, 0.3, stats.update(0.3, []), 11.0, 2)
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert rows == [
+        "frame,time,faces,with_mask,without_mask,compliant,violating,compliance_rate,fps,dropped",
+        "0,0.000,2,1,1,1,1,0.5000,12.50,0",
+        "3,0.300,0,0,0,0,0,0.5000,11.00,2",
+    ]
+
+
+# -- alerts -------------------------------------------------------------------------------
+def test_alert_fires_once_per_track_after_the_delay(tmp_path):
+    tracker = FaceTracker(vote_window=1)
+    fired = []
+    monitor = ViolationMonitor(after=1.0, callback=fired.append, snapshot_dir=tmp_path)
+    image = np.zeros((100, 200, 3), np.uint8)
+    per_frame = []
+    for i in range(30):  # 10 frames per second, 3 s
+        t = i / 10
+        tracks = tracker.update(dets([0, 0, 30, 30], [100, 0, 30, 30]), i, t)
+        # track 1 masked throughout; track 2 bare, flickering once to masked at 0.3 s
+        tracker.add_classification(tracks[0], MASK, CLASSES, i, t)
+        tracker.add_classification(tracks[1], MASK if i == 3 else BARE, CLASSES, i, t)
+        per_frame.append(len(monitor.check(tracks, i, t, image)))
+    assert [a.track_id for a in fired] == [2]
+    (alert,) = fired
+    assert alert.since == pytest.approx(0.4)  # the clock restarted after the flicker
+    assert per_frame.index(1) == 14 and sum(per_frame) == 1
+    assert alert.duration == pytest.approx(1.0)
+    assert alert.snapshot is not None and alert.snapshot.is_file()
+    assert alert.to_dict()["track"] == 2
+
+
+def test_a_failing_alert_callback_does_not_stop_the_stream(caplog):
+    tracker = FaceTracker(vote_window=1)
+
+    def broken(alert):
+        raise RuntimeError("boom")
+
+    monitor = ViolationMonitor(after=0.0, callback=broken)
+    (track,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
+    tracker.add_classification(track, BARE, CLASSES, 0, 0.0)
+    assert len(monitor.check([track], 0, 0.0)) == 1
+    assert "callback failed for track 1" in caplog.text
