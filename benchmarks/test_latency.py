@@ -2,7 +2,8 @@
 
 Run: ``python -m pytest benchmarks --benchmark-only --benchmark-columns=median,iqr,rounds``
 (with MASKDET_TEST_FACES and MASKDET_YUNET_MODEL set as in .ci/run). Divide the batch medians
-by the batch size for the per-face cost.
+by the batch size for the per-face cost. ``python -m benchmarks`` runs this file on the models
+it trained and puts the medians in BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import pytest
 
 
 @pytest.mark.parametrize("batch", [1, 64, 256])
-def test_hog_svm_classify(benchmark, hog_svm, mask_faces_split, batch):
+def test_classify(benchmark, classifier, mask_faces_split, batch):
     _, test = mask_faces_split
     faces = (test.images * (batch // len(test.images) + 1))[:batch]
     benchmark.extra_info["faces"] = batch
-    proba = benchmark(hog_svm.predict_proba, faces)
+    proba = benchmark(classifier.predict_proba, faces)
     assert proba.shape == (batch, 2)
 
 
@@ -33,15 +34,21 @@ def test_face_detection_per_frame(benchmark, yunet_model, mask_faces_split, name
     benchmark(detector.detect, frame)
 
 
-def test_whole_frame_yunet_hog_svm(benchmark, yunet_model, hog_svm, mask_faces_split):
-    """Detect + classify one 640x480 frame holding four faces."""
+def _four_face_frame(images) -> np.ndarray:
+    frame = np.zeros((480, 640, 3), np.uint8)
+    for i, face in enumerate(images[:4]):
+        y, x = divmod(i, 2)
+        frame[y * 240:(y + 1) * 240, x * 320 + 40:x * 320 + 280] = cv2.resize(face, (240, 240))
+    return frame
+
+
+def test_whole_frame(benchmark, yunet_model, classifier, mask_faces_split):
+    """Detect (YuNet) + classify one 640x480 frame holding four faces."""
     import maskdet
 
     _, test = mask_faces_split
-    frame = np.zeros((480, 640, 3), np.uint8)
-    for i, face in enumerate(test.images[:4]):
-        y, x = divmod(i, 2)
-        frame[y * 240:(y + 1) * 240, x * 320 + 40:x * 320 + 280] = cv2.resize(face, (240, 240))
-    detector = maskdet.MaskDetector(hog_svm, face_detector="yunet")
+    frame = _four_face_frame(test.images)
+    detector = maskdet.MaskDetector(classifier, face_detector="yunet")
     faces = benchmark(detector.detect, frame)
+    benchmark.extra_info["faces"] = len(faces)
     assert len(faces) >= 1

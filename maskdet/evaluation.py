@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -119,3 +120,280 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         left = ", ".join(f"{k} {v}" for k, v in metrics["unknown_labels"].items())
         lines.append(f"left out (classes the model does not know): {left}")
     return "\n".join(lines)
+
+
+# -- detection metrics on scenes ------------------------------------------------------------------
+#: Face-size buckets (pixels of a box's shorter side) of :func:`scene_detection_metrics`.
+DEFAULT_SIZE_BUCKETS = (20, 40)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box of ``a`` with every box of ``b``.
+
+    Args:
+        a: boxes of shape (n, 4), each ``x, y, w, h``.
+        b: boxes of shape (m, 4).
+
+    Returns:
+        float array of shape (n, m); 0 where a box has no area.
+
+    Example:
+        >>> box_iou([[0, 0, 10, 10]], [[5, 0, 10, 10]]).round(4).tolist()
+        [[0.3333]]
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    ax1, ay1, ax2, ay2 = a[:, 0:1], a[:, 1:2], a[:, 0:1] + a[:, 2:3], a[:, 1:2] + a[:, 3:4]
+    bx1, by1, bx2, by2 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2, bx2) - np.maximum(ax1, bx1), 0, None)
+    ih = np.clip(np.minimum(ay2, by2) - np.maximum(ay1, by1), 0, None)
+    inter = iw * ih
+    union = (a[:, 2:3] * a[:, 3:4]) + (b[:, 2] * b[:, 3]) - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def match_detections(
+    pred_boxes: np.ndarray, pred_scores: np.ndarray, gt_boxes: np.ndarray, iou: float = 0.5,
+    gt_ignore: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Match detections to ground-truth boxes, greedily by decreasing score.
+
+    Each detection, most confident first, takes the unmatched, not-ignored ground-truth box it
+    overlaps most, if their IoU is at least ``iou``: a true positive. Otherwise, if it overlaps
+    an ignored box that much (e.g. a class left out of the evaluation), it is ignored: neither
+    a true nor a false positive. Otherwise it is a false positive (a duplicate of a matched
+    face included). Each ground-truth box is matched at most once.
+
+    Args:
+        pred_boxes: (n, 4) ``x, y, w, h``; pred_scores: (n,).
+        gt_boxes: (m, 4); gt_ignore: bool (m,), boxes that neither count as missed nor make
+            a detection false.
+
+    Returns:
+        ``(is_tp, matched_gt, ignored)``, in the order of the detections: bool (n,), the
+        index of the matched (or, for ignored detections, overlapped) ground-truth box or -1,
+        and bool (n,).
+    """
+    pred_boxes = np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4)
+    scores = np.asarray(pred_scores, dtype=np.float64).reshape(-1)
+    gt_boxes = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
+    n, m = len(pred_boxes), len(gt_boxes)
+    ignore = (np.zeros(m, bool) if gt_ignore is None
+              else np.asarray(gt_ignore, dtype=bool).reshape(-1))
+    is_tp = np.zeros(n, bool)
+    ignored = np.zeros(n, bool)
+    matched = np.full(n, -1, dtype=np.int64)
+    if n == 0 or m == 0:
+        return is_tp, matched, ignored
+    overlaps = box_iou(pred_boxes, gt_boxes)
+    taken = np.zeros(m, bool)
+    for i in np.argsort(-scores, kind="stable"):
+        free = np.where(~taken & ~ignore, overlaps[i], -1.0)
+        j = int(np.argmax(free))
+        if free[j] >= iou:
+            is_tp[i], matched[i], taken[j] = True, j, True
+            continue
+        if ignore.any():
+            ign = np.where(ignore, overlaps[i], -1.0)
+            j = int(np.argmax(ign))
+            if ign[j] >= iou:
+                ignored[i], matched[i] = True, j
+    return is_tp, matched, ignored
+
+
+def average_precision(scores: Sequence[float], is_true_positive: Sequence[bool],
+                      n_ground_truth: int) -> float:
+    """All-point interpolated average precision (Pascal VOC 2010 and later).
+
+    Detections are ranked by decreasing score (ties keep their order); the area under the
+    precision-recall curve is taken after making precision non-increasing in recall.
+
+    Args:
+        scores: one per detection (false positives included, ignored ones left out).
+        is_true_positive: bool per detection.
+        n_ground_truth: number of ground-truth boxes (missed ones included).
+
+    Returns:
+        AP in [0, 1]; NaN when there is no ground truth.
+
+    Example:
+        >>> round(average_precision([0.9, 0.8, 0.7], [True, False, True], 3), 4)
+        0.5556
+    """
+    if n_ground_truth <= 0:
+        return float("nan")
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    tp = np.asarray(is_true_positive, dtype=bool).reshape(-1)[np.argsort(-scores, kind="stable")]
+    if len(tp) == 0:
+        return 0.0
+    ctp = np.cumsum(tp)
+    recall = ctp / n_ground_truth
+    precision = ctp / np.arange(1, len(tp) + 1)
+    mrec = np.concatenate([[0.0], recall, [1.0]])
+    mpre = np.concatenate([[0.0], precision, [0.0]])
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    steps = np.flatnonzero(mrec[1:] != mrec[:-1])
+    return float(np.sum((mrec[steps + 1] - mrec[steps]) * mpre[steps + 1]))
+
+
+def size_bucket(side: float, edges: Sequence[int] = DEFAULT_SIZE_BUCKETS) -> str:
+    """The name of the face-size bucket of a box whose shorter side is ``side`` pixels:
+    with edges (20, 40), ``"<20"`` (below 20), ``"20-40"`` (20 up to but excluding 40) and
+    ``">=40"``."""
+    edges = list(edges)
+    if side < edges[0]:
+        return f"<{edges[0]}"
+    for lo, hi in zip(edges, edges[1:]):
+        if side < hi:
+            return f"{lo}-{hi}"
+    return f">={edges[-1]}"
+
+
+def size_bucket_names(edges: Sequence[int] = DEFAULT_SIZE_BUCKETS) -> list[str]:
+    edges = list(edges)
+    return ([f"<{edges[0]}"] + [f"{lo}-{hi}" for lo, hi in zip(edges, edges[1:])]
+            + [f">={edges[-1]}"])
+
+
+@dataclass
+class SceneResult:
+    """Ground truth and labelled detections of one image, for :func:`scene_detection_metrics`.
+
+    Boxes are ``x, y, w, h`` arrays of shape (n, 4); ``pred_scores`` rank the detections
+    (e.g. the face score times the label's probability).
+    """
+
+    gt_boxes: np.ndarray
+    gt_labels: np.ndarray
+    pred_boxes: np.ndarray
+    pred_labels: np.ndarray
+    pred_scores: np.ndarray
+
+
+def _prf(scores: list[float], tp: list[bool], n_gt: int) -> dict[str, Any]:
+    n_tp = int(np.sum(tp))
+    n_fp = len(tp) - n_tp
+    return {"ground_truth": int(n_gt), "detections": len(tp), "tp": n_tp, "fp": n_fp,
+            "precision": n_tp / len(tp) if tp else float("nan"),
+            "recall": n_tp / n_gt if n_gt else float("nan"),
+            "ap": average_precision(scores, tp, n_gt)}
+
+
+def scene_detection_metrics(
+    results: Sequence[SceneResult], classes: Sequence[str], iou: float = 0.5,
+    size_buckets: Sequence[int] = DEFAULT_SIZE_BUCKETS,
+) -> dict[str, Any]:
+    """End-to-end metrics of a face detector + mask classifier against labelled face boxes.
+
+    * ``detector_recall[label]``: the share of ground-truth faces of each label (every label,
+      including those not in ``classes``) that some detection overlaps with IoU >= ``iou``,
+      whatever its predicted label; overall and by face size.
+    * ``per_class[c]``: precision, recall and AP (all-point, see :func:`average_precision`) of
+      the detections labelled ``c`` against the ground-truth faces of class ``c``, matched
+      with :func:`match_detections` image by image. Ground-truth faces whose label is not in
+      ``classes`` (``mask_weared_incorrect`` for a two-class model) are *ignored*: a detection
+      that matches one is neither a true nor a false positive, and they are never missed.
+    * ``by_size[bucket][c]``: the same per face-size bucket (a box's shorter side; see
+      :func:`size_bucket`): ground truth by its own size, true positives and ignored
+      detections by the size of the face they match, false positives by their own size.
+
+    Args:
+        results: one :class:`SceneResult` per image.
+        classes: the classes to score (the classifier's).
+    """
+    classes = [str(c) for c in classes]
+    buckets = size_bucket_names(size_buckets)
+    gt_total: Counter = Counter()
+    gt_found: Counter = Counter()
+    # per (class, bucket or None): scores, tp flags, ground-truth count
+    scored: dict[tuple[str, str | None], tuple[list[float], list[bool]]] = {
+        (c, b): ([], []) for c in classes for b in [None, *buckets]}
+    n_gt: Counter = Counter()
+    for r in results:
+        gt_boxes = np.asarray(r.gt_boxes, dtype=np.float64).reshape(-1, 4)
+        gt_labels = np.asarray(r.gt_labels, dtype=object).reshape(-1)
+        pred_boxes = np.asarray(r.pred_boxes, dtype=np.float64).reshape(-1, 4)
+        pred_labels = np.asarray(r.pred_labels, dtype=object).reshape(-1)
+        pred_scores = np.asarray(r.pred_scores, dtype=np.float64).reshape(-1)
+        gt_bucket = [size_bucket(min(w, h), size_buckets) for _, _, w, h in gt_boxes]
+        found = ((box_iou(gt_boxes, pred_boxes).max(axis=1) >= iou) if len(pred_boxes)
+                 else np.zeros(len(gt_boxes), bool))
+        for label, bucket, hit in zip(gt_labels, gt_bucket, found):
+            for key in ((label, None), (label, bucket)):
+                gt_total[key] += 1
+                gt_found[key] += int(hit)
+        known = np.array([str(g) in classes for g in gt_labels], dtype=bool)
+        for c in classes:
+            is_c = gt_labels == c
+            for b in [None, *buckets]:
+                n_gt[(c, b)] += int(np.sum(is_c & (np.array(gt_bucket) == b if b else True)))
+            mine = pred_labels == c
+            if not mine.any():
+                continue
+            # Ground truth of other known classes is simply absent for class c; the rest is
+            # ignored.
+            cand = np.flatnonzero(is_c | ~known)
+            is_tp, matched, ignored = match_detections(
+                pred_boxes[mine], pred_scores[mine], gt_boxes[cand], iou, ~known[cand])
+            for box, score, tp, j, ign in zip(pred_boxes[mine], pred_scores[mine], is_tp,
+                                              matched, ignored):
+                if ign:
+                    continue
+                bucket = (gt_bucket[cand[j]] if j >= 0
+                          else size_bucket(min(box[2], box[3]), size_buckets))
+                for b in (None, bucket):
+                    scored[(c, b)][0].append(float(score))
+                    scored[(c, b)][1].append(bool(tp))
+    labels = sorted({label for label, _ in gt_total})
+
+    def recall(label: str, b: str | None) -> float:
+        n = gt_total[(label, b)]
+        return gt_found[(label, b)] / n if n else float("nan")
+
+    out: dict[str, Any] = {
+        "iou": iou, "classes": classes, "size_buckets": buckets, "images": len(results),
+        "ground_truth": {label: gt_total[(label, None)] for label in labels},
+        "detector_recall": {label: recall(label, None) for label in labels},
+        "per_class": {c: _prf(*scored[(c, None)], n_gt[(c, None)]) for c in classes},
+        "by_size": {b: {"ground_truth": {label: gt_total[(label, b)] for label in labels},
+                        "detector_recall": {label: recall(label, b) for label in labels},
+                        **{c: _prf(*scored[(c, b)], n_gt[(c, b)]) for c in classes}}
+                    for b in buckets},
+    }
+    aps = [out["per_class"][c]["ap"] for c in classes if n_gt[(c, None)]]
+    out["mean_ap"] = float(np.mean(aps)) if aps else float("nan")
+    return out
+
+
+def evaluate_scenes(
+    detector: Any, dataset: Dataset, iou: float = 0.5,
+    size_buckets: Sequence[int] = DEFAULT_SIZE_BUCKETS, progress: bool = False,
+) -> dict[str, Any]:
+    """Run a :class:`~maskdet.pipeline.MaskDetector` on the photos of a VOC dataset and score
+    it with :func:`scene_detection_metrics` (detections ranked by face score times the
+    label's probability). Unreadable photos are skipped and counted in ``skipped``."""
+    from .images import read_image
+
+    results, skipped = [], []
+    for path, gt_boxes, gt_labels in scene_ground_truth(dataset):
+        try:
+            image = read_image(path)
+        except Exception as exc:  # noqa: BLE001 -- batch work skips a bad photo
+            skipped.append((str(path), str(exc)))
+            continue
+        faces = detector.detect(image)
+        results.append(SceneResult(gt_boxes, gt_labels, faces.boxes, faces.labels,
+                                   faces.face_scores * faces.scores))
+    out = scene_detection_metrics(results, detector.classes, iou, size_buckets)
+    out["skipped"] = skipped
+    return out
+
+
+def scene_ground_truth(dataset: Dataset) -> list[tuple[Any, np.ndarray, np.ndarray]]:
+    """``(image path, boxes (n, 4), labels (n,))`` per photo of a VOC dataset, in order."""
+    by_path: dict[Any, list] = {}
+    for s in dataset.samples:
+        if s.box is not None:
+            by_path.setdefault(s.path, []).append(s)
+    return [(p, np.array([s.box for s in ss], dtype=np.float64).reshape(-1, 4),
+             np.array([s.label for s in ss], dtype=object)) for p, ss in by_path.items()]

@@ -27,6 +27,7 @@ ENTRY_POINT_GROUP = "maskdet.backends"
 #: name -> Classifier subclass or "module:attribute" (imported on first use).
 _BACKENDS: dict[str, type[Classifier] | str] = {
     "hog-svm": "maskdet.classifiers.hog_svm:HogSvmClassifier",
+    "cnn": "maskdet.classifiers.cnn:CnnClassifier",
 }
 
 _INSTALL_HINTS = {

@@ -1,0 +1,208 @@
+"""Detection metrics on hand-made boxes whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from maskdet.evaluation import (
+    SceneResult,
+    average_precision,
+    box_iou,
+    match_detections,
+    scene_detection_metrics,
+    size_bucket,
+    size_bucket_names,
+)
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    ([0, 0, 10, 10], [0, 0, 10, 10], 1.0),
+    ([0, 0, 10, 10], [5, 0, 10, 10], 50 / 150),           # half overlap: 50 / (100+100-50)
+    ([0, 0, 10, 10], [5, 5, 10, 10], 25 / 175),
+    ([0, 0, 10, 10], [10, 0, 10, 10], 0.0),               # touching edges
+    ([0, 0, 10, 10], [2, 2, 5, 5], 25 / 100),              # one inside the other
+    ([0, 0, 0, 10], [0, 0, 0, 10], 0.0),                   # no area
+])
+def test_box_iou_known_pairs(a, b, expected):
+    assert box_iou([a], [b])[0, 0] == pytest.approx(expected)
+
+
+def test_box_iou_shape_and_empty():
+    iou = box_iou([[0, 0, 10, 10], [100, 100, 4, 4]], [[0, 0, 10, 10], [5, 0, 10, 10],
+                                                       [101, 101, 2, 2]])
+    assert iou.shape == (2, 3)
+    np.testing.assert_allclose(iou, [[1, 1 / 3, 0], [0, 0, 4 / 16]])
+    assert box_iou(np.zeros((0, 4)), [[0, 0, 1, 1]]).shape == (0, 1)
+
+
+def test_match_duplicate_detection_is_one_tp_one_fp():
+    gt = [[0, 0, 10, 10]]
+    # The more confident duplicate wins the face even though it overlaps less.
+    is_tp, matched, ignored = match_detections([[0, 0, 10, 10], [1, 0, 10, 10]], [0.6, 0.9], gt)
+    assert is_tp.tolist() == [False, True]
+    assert matched.tolist() == [-1, 0]
+    assert not ignored.any()
+
+
+def test_match_takes_best_free_box_and_respects_threshold():
+    gt = [[0, 0, 10, 10], [8, 0, 10, 10]]
+    # Detection A overlaps gt0 fully; B overlaps gt1 at 8/12 wide -> IoU 80/120 = 0.667.
+    is_tp, matched, _ = match_detections([[0, 0, 10, 10], [10, 0, 10, 10]], [0.9, 0.8], gt)
+    assert is_tp.tolist() == [True, True]
+    assert matched.tolist() == [0, 1]
+    # Shifted by 5: IoU 1/3 < 0.5 is a false positive, but a true one at threshold 0.3.
+    assert match_detections([[5, 0, 10, 10]], [1.0], [[0, 0, 10, 10]])[0].tolist() == [False]
+    assert match_detections([[5, 0, 10, 10]], [1.0], [[0, 0, 10, 10]], iou=0.3)[0].tolist() \
+        == [True]
+
+
+def test_match_ignored_ground_truth():
+    gt = [[0, 0, 10, 10], [50, 50, 10, 10]]
+    is_tp, matched, ignored = match_detections(
+        [[0, 0, 10, 10], [50, 50, 10, 10], [90, 90, 10, 10]], [0.9, 0.8, 0.7], gt,
+        gt_ignore=[False, True])
+    assert is_tp.tolist() == [True, False, False]
+    assert ignored.tolist() == [False, True, False]
+    assert matched.tolist() == [0, 1, -1]
+
+
+def test_match_without_boxes():
+    is_tp, matched, ignored = match_detections(np.zeros((0, 4)), [], [[0, 0, 5, 5]])
+    assert is_tp.shape == matched.shape == ignored.shape == (0,)
+    assert match_detections([[0, 0, 5, 5]], [1.0], np.zeros((0, 4)))[0].tolist() == [False]
+
+
+@pytest.mark.parametrize("scores, tp, n_gt, expected", [
+    ([0.9, 0.8, 0.7], [True, False, True], 3, (1 + 2 / 3) / 3),
+    ([0.9, 0.8], [True, True], 2, 1.0),
+    ([0.9, 0.8], [True, True], 4, 0.5),                 # half the faces never detected
+    ([0.9, 0.8], [False, True], 1, 0.5),                # precision 1/2 at recall 1
+    ([0.7, 0.8, 0.9], [True, False, True], 3, (1 + 2 / 3) / 3),  # ranked by score, not order
+    ([0.9, 0.8, 0.7, 0.6], [False, True, False, True], 2, 0.5 * 0.5 + 0.5 * 0.5),
+    ([], [], 3, 0.0),
+    ([0.5], [False], 2, 0.0),
+])
+def test_average_precision_known_rankings(scores, tp, n_gt, expected):
+    assert average_precision(scores, tp, n_gt) == pytest.approx(expected)
+
+
+def test_average_precision_interpolates_precision():
+    # Ranking TP FP FP TP TP with 3 GT: precision 1, .5, .33, .5, .6 at recall 1/3,1/3,1/3,2/3,1;
+    # interpolated: 1 up to recall 1/3, then 0.6 -> AP = 1/3 + 0.6 * 2/3.
+    ap = average_precision([5, 4, 3, 2, 1], [True, False, False, True, True], 3)
+    assert ap == pytest.approx(1 / 3 + 0.6 * 2 / 3)
+
+
+def test_average_precision_without_ground_truth_is_nan():
+    assert math.isnan(average_precision([0.5], [False], 0))
+
+
+@pytest.mark.parametrize("side, name", [(0, "<20"), (19.9, "<20"), (20, "20-40"), (39, "20-40"),
+                                        (40, ">=40"), (400, ">=40")])
+def test_size_bucket(side, name):
+    assert size_bucket(side) == name
+
+
+def test_size_bucket_names():
+    assert size_bucket_names() == ["<20", "20-40", ">=40"]
+    assert size_bucket_names((10, 20, 30)) == ["<10", "10-20", "20-30", ">=30"]
+
+
+def _scene():
+    """One photo: two masked faces (a small one and a big one), one unmasked, one incorrect."""
+    gt_boxes = [[0, 0, 50, 50], [100, 0, 10, 12], [200, 0, 30, 30], [300, 0, 25, 25]]
+    gt_labels = ["with_mask", "with_mask", "without_mask", "mask_weared_incorrect"]
+    pred_boxes = [
+        [0, 0, 50, 50],       # with_mask, right (big face)
+        [2, 0, 50, 50],       # with_mask, duplicate of it -> FP, bucketed >=40 via... own size
+        [200, 0, 30, 30],     # labelled with_mask but the face is without_mask -> FP
+        [300, 0, 25, 25],     # without_mask on the incorrect-mask face -> ignored
+        [500, 500, 15, 15],   # without_mask on background -> FP (<20 by its own size)
+    ]
+    pred_labels = ["with_mask", "with_mask", "with_mask", "without_mask", "without_mask"]
+    pred_scores = [0.9, 0.8, 0.7, 0.95, 0.6]
+    return SceneResult(np.array(gt_boxes), np.array(gt_labels, dtype=object),
+                       np.array(pred_boxes), np.array(pred_labels, dtype=object),
+                       np.array(pred_scores))
+
+
+def test_scene_detection_metrics_by_hand():
+    m = scene_detection_metrics([_scene()], ["with_mask", "without_mask"])
+    assert m["ground_truth"] == {"mask_weared_incorrect": 1, "with_mask": 2, "without_mask": 1}
+    # Found regardless of label: big masked face, unmasked face, incorrect face; not the tiny one.
+    assert m["detector_recall"] == {"mask_weared_incorrect": 1.0, "with_mask": 0.5,
+                                    "without_mask": 1.0}
+    wm = m["per_class"]["with_mask"]
+    # Ranked 0.9 TP, 0.8 FP (duplicate), 0.7 FP (wrong face); 2 GT -> AP = 1 * 1/2.
+    assert (wm["tp"], wm["fp"], wm["ground_truth"]) == (1, 2, 2)
+    assert wm["precision"] == pytest.approx(1 / 3)
+    assert wm["recall"] == pytest.approx(0.5)
+    assert wm["ap"] == pytest.approx(0.5)
+    wo = m["per_class"]["without_mask"]
+    # The detection on the incorrect-mask face is ignored; the background one is a FP.
+    assert (wo["tp"], wo["fp"], wo["detections"]) == (0, 1, 1)
+    assert wo["recall"] == 0.0 and wo["ap"] == 0.0
+    assert m["mean_ap"] == pytest.approx(0.25)
+
+
+def test_scene_detection_metrics_by_size():
+    m = scene_detection_metrics([_scene()], ["with_mask", "without_mask"])
+    small, mid, big = (m["by_size"][b] for b in ("<20", "20-40", ">=40"))
+    assert small["ground_truth"] == {"mask_weared_incorrect": 0, "with_mask": 1,
+                                     "without_mask": 0}
+    assert small["detector_recall"]["with_mask"] == 0.0
+    assert math.isnan(small["detector_recall"]["without_mask"])   # no such face
+    assert (small["with_mask"]["ground_truth"], small["with_mask"]["detections"]) == (1, 0)
+    assert small["without_mask"]["fp"] == 1                        # the 15 px background box
+    # The big face: one TP and its duplicate (50 px wide, so >=40 by its own size).
+    assert (big["with_mask"]["tp"], big["with_mask"]["fp"]) == (1, 1)
+    assert big["with_mask"]["ap"] == pytest.approx(1.0)
+    # The 30 px unmasked face: missed by its class, and one with_mask FP of 30 px.
+    assert mid["without_mask"]["ground_truth"] == 1 and mid["without_mask"]["tp"] == 0
+    assert mid["with_mask"]["fp"] == 1
+
+
+def test_scene_detection_metrics_sums_over_images():
+    empty = SceneResult(np.array([[0, 0, 30, 30]]), np.array(["without_mask"], dtype=object),
+                        np.zeros((0, 4)), np.array([], dtype=object), np.zeros(0))
+    m = scene_detection_metrics([_scene(), empty], ["with_mask", "without_mask"])
+    assert m["images"] == 2
+    assert m["ground_truth"]["without_mask"] == 2
+    assert m["detector_recall"]["without_mask"] == 0.5
+    assert m["per_class"]["without_mask"]["ground_truth"] == 2
+
+
+def test_evaluate_scenes_runs_a_detector_over_voc_photos(tmp_path):
+    import cv2
+
+    from maskdet import Detections, load_voc
+    from maskdet.evaluation import evaluate_scenes
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "annotations").mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "a.png"), np.zeros((100, 200, 3), np.uint8))
+    objects = "".join(
+        f"<object><name>{name}</name><bndbox><xmin>{x}</xmin><ymin>10</ymin>"
+        f"<xmax>{x + 30}</xmax><ymax>40</ymax></bndbox></object>"
+        for name, x in (("with_mask", 10), ("without_mask", 100)))
+    (tmp_path / "annotations" / "a.xml").write_text(
+        f"<annotation><filename>a.png</filename><size><width>200</width><height>100</height>"
+        f"</size>{objects}</annotation>")
+
+    class Stub:
+        classes = ("with_mask", "without_mask")
+
+        def detect(self, image):
+            return Detections(boxes=[[10, 10, 30, 30], [100, 10, 30, 30]],
+                              face_scores=[0.9, 0.8]).with_classification(
+                np.array([[0.8, 0.2], [0.7, 0.3]]), self.classes)
+
+    m = evaluate_scenes(Stub(), load_voc(tmp_path))
+    assert m["images"] == 1 and m["skipped"] == []
+    assert m["detector_recall"] == {"with_mask": 1.0, "without_mask": 1.0}
+    assert m["per_class"]["with_mask"]["tp"] == 1 and m["per_class"]["with_mask"]["fp"] == 1
+    assert m["per_class"]["without_mask"]["recall"] == 0.0
+    assert m["by_size"]["20-40"]["with_mask"]["ap"] == pytest.approx(1.0)
