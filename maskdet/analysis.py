@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from .data import Dataset, Sample, load_dataset, split_dataset
+from .detections import box_iou
 from .errors import DatasetError, ImageReadError
 from .faces import FaceDetector, _threaded
 from .images import decode_image, sniff_image_format
@@ -159,19 +160,6 @@ def near_duplicate_pairs(
         pairs = [p for p in pairs
                  if thumbnail_correlation(thumbnails[p[0]], thumbnails[p[1]]) >= min_correlation]
     return pairs
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix (len(a), len(b)) of ``x, y, w, h`` boxes."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
-    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-    iw = np.clip(np.minimum(ax2[:, None], bx2) - np.maximum(a[:, None, 0], b[:, 0]), 0, None)
-    ih = np.clip(np.minimum(ay2[:, None], by2) - np.maximum(a[:, None, 1], b[:, 1]), 0, None)
-    inter = iw * ih
-    union = (a[:, 2] * a[:, 3])[:, None] + b[:, 2] * b[:, 3] - inter
-    return inter / np.maximum(union, 1e-9)
 
 
 # -- per-file measurements ----------------------------------------------------------------------

@@ -15,6 +15,31 @@ from typing import Any
 import numpy as np
 
 
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box of ``a`` with every box of ``b``.
+
+    Args:
+        a: boxes of shape (n, 4), each ``x, y, w, h``.
+        b: boxes of shape (m, 4).
+
+    Returns:
+        float array of shape (n, m); 0 where a box has no area.
+
+    Example:
+        >>> box_iou([[0, 0, 10, 10]], [[5, 0, 10, 10]]).round(4).tolist()
+        [[0.3333]]
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    ax1, ay1, ax2, ay2 = a[:, 0:1], a[:, 1:2], a[:, 0:1] + a[:, 2:3], a[:, 1:2] + a[:, 3:4]
+    bx1, by1, bx2, by2 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2, bx2) - np.maximum(ax1, bx1), 0, None)
+    ih = np.clip(np.minimum(ay2, by2) - np.maximum(ay1, by1), 0, None)
+    inter = iw * ih
+    union = (a[:, 2:3] * a[:, 3:4]) + (b[:, 2] * b[:, 3]) - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
 @dataclass(frozen=True)
 class Face:
     """One face of a `Detections`, as plain Python values."""

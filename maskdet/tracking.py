@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .detections import Detections
+from .detections import Detections, box_iou
 
 #: Labels that count as not complying (a mask worn under the nose protects little).
 VIOLATION_LABELS: tuple[str, ...] = ("without_mask", "mask_weared_incorrect")
@@ -79,20 +79,6 @@ class Track:
         if not self.label_frames:
             return self.label
         return max(self.label_frames.items(), key=lambda kv: (kv[1], kv[0]))[0]
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of every box of ``a`` (n, 4) with every box of ``b`` (m, 4),
-    boxes as ``x, y, w, h``; shape (n, m)."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    ax1, ay1, ax2, ay2 = a[:, 0:1], a[:, 1:2], a[:, 0:1] + a[:, 2:3], a[:, 1:2] + a[:, 3:4]
-    bx1, by1, bx2, by2 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-    iw = np.clip(np.minimum(ax2, bx2) - np.maximum(ax1, bx1), 0, None)
-    ih = np.clip(np.minimum(ay2, by2) - np.maximum(ay1, by1), 0, None)
-    inter = iw * ih
-    union = (a[:, 2:3] * a[:, 3:4]) + (b[:, 2] * b[:, 3]) - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 def centroid_similarity(a: np.ndarray, b: np.ndarray, max_distance: float) -> np.ndarray:
@@ -175,7 +161,7 @@ class FaceTracker:
     def _similarity(self, boxes: np.ndarray) -> tuple[np.ndarray, float]:
         predicted = np.array([t.box for t in self.tracks]).reshape(-1, 4)
         if self.association == "iou":
-            return iou_matrix(predicted, boxes), self.iou_threshold
+            return box_iou(predicted, boxes), self.iou_threshold
         if self.association == "centroid":
             return centroid_similarity(predicted, boxes, self.max_distance), 1e-9
         raise ValueError(f"association must be one of {ASSOCIATIONS}, got {self.association!r}")

@@ -9,7 +9,8 @@ import pytest
 from maskdet.alerts import ViolationMonitor
 from maskdet.compliance import ComplianceLog, ComplianceStats
 from maskdet.detections import Detections
-from maskdet.tracking import FaceTracker, centroid_similarity, greedy_match, iou_matrix
+from maskdet.detections import box_iou as iou_matrix
+from maskdet.tracking import FaceTracker, centroid_similarity, greedy_match
 
 CLASSES = ("with_mask", "without_mask")
 MASK = [0.9, 0.1]
