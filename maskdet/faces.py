@@ -271,8 +271,10 @@ def create_face_detector(name: str | FaceDetector = "auto", **params) -> FaceDet
             return YuNetDetector(**params)
         except DetectorUnavailableError as exc:
             if not _haar_fallback_warned:
+                # The download error already says how to get the model; don't repeat it.
+                hint = "" if YUNET_ENV in str(exc) else f" Set {YUNET_ENV} to the model file."
                 logger.warning("YuNet face detector unavailable (%s); using the far weaker Haar "
-                               "cascade. Set %s to the model file to use YuNet.", exc, YUNET_ENV)
+                               "cascade.%s", exc, hint)
                 _haar_fallback_warned = True
             return HaarDetector()
     if name not in DETECTORS:
