@@ -2,13 +2,14 @@
 
 Example:
     >>> import maskdet
-    >>> detector = maskdet.MaskDetector("model.maskdet")  # doctest: +SKIP
+    >>> detector = maskdet.MaskDetector()  # doctest: +SKIP
     >>> faces = detector.detect(maskdet.read_image("street.jpg"))  # doctest: +SKIP
     >>> for face in faces:  # doctest: +SKIP
     ...     print(face.box, face.label, face.score)
 
 Layers, each importing only those before it: ``data`` -> ``faces`` -> ``preprocessing`` ->
-``classifiers`` -> ``pipeline`` -> ``cli``. TensorFlow is imported only by the ``cnn`` backend.
+``classifiers`` -> ``pretrained`` -> ``pipeline`` -> ``cli``. TensorFlow is imported only by
+the ``cnn`` backend.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from .faces import (
 from .images import read_image
 from .pipeline import MaskDetector, annotate
 from .preprocessing import Preprocessing
+from .pretrained import available_models, load_model
 from .streaming import FrameResult, MaskStream, StreamSummary, stop_on_signals, stream
 from .tracking import FaceTracker, Track
 from .training import train
@@ -88,6 +90,7 @@ __all__ = [
     "YuNetDetector",
     "annotate",
     "available_backends",
+    "available_models",
     "create_classifier",
     "create_face_detector",
     "crop_face",
@@ -96,6 +99,7 @@ __all__ = [
     "load_classifier",
     "load_dataset",
     "load_image_folder",
+    "load_model",
     "load_voc",
     "read_image",
     "read_manifest",

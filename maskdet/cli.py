@@ -80,16 +80,26 @@ def _expand_inputs(paths: Sequence[str]) -> Iterator[tuple[Path, bool]]:
             yield path, True
 
 
-def _default_model_hint() -> str:
-    return "give a model bundle with --model (train one with: maskdet train DATA --out MODEL)"
+MODEL_HELP = "model bundle path or a bundled model name: cnn (default; needs TensorFlow) or hog-svm"
+MODEL_ARG_HELP = "model bundle path or a bundled model name (cnn or hog-svm)"
 
 
-def _load_model(path: str | None):
-    from .classifiers import load_classifier
+def _load_model(model: str | None):
+    """The classifier that ``--model`` (or ``MODEL``) names; None: the bundled default."""
+    from .pretrained import load_model
 
-    if not path:
-        raise MaskdetError(f"no model: {_default_model_hint()}")
-    return load_classifier(path)
+    return load_model(model)
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN floats as None (``--json`` output is strict JSON)."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -228,13 +238,41 @@ def cmd_detect(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .evaluation import dataset_summary, evaluate_with_predictions, format_metrics
-    from .faces import extract_faces
 
+    for option, value in (("--detector", args.detector), ("--iou", args.iou)):
+        if value is not None and not args.end_to_end:
+            raise MaskdetError(f"{option} applies to --end-to-end evaluation only")
+    if args.iou is not None and not 0 < args.iou <= 1:
+        raise MaskdetError(f"--iou must be in (0, 1], got {args.iou}")
+    if args.end_to_end and args.report:
+        raise MaskdetError("--report is not available with --end-to-end")
     clf = _load_model(args.model)
-    dataset = load_dataset(args.data, min_face=args.min_face)
+    # End to end, small faces stay in the data to be ignored, not left out (a detection of a
+    # face missing from the ground truth would be a false positive).
+    dataset = load_dataset(args.data, min_face=0 if args.end_to_end else args.min_face)
+    if args.end_to_end and dataset.layout != "voc":
+        raise MaskdetError(f"{args.data}: --end-to-end needs VOC scenes (images/ and "
+                           f"annotations/), not {dataset.layout}")
     mapping = _label_map(args.map)
     if mapping:
         dataset = dataset.relabel(mapping)
+    held_out = None
+    if args.held_out:
+        from .training import held_out_part
+
+        manifest = getattr(clf, "manifest_", None) or {"metrics": clf.metrics_}
+        dataset = held_out_part(dataset, manifest)
+        held_out = {"files": len(set(dataset.paths)), "faces": len(dataset)}
+        if not len(dataset):
+            raise MaskdetError(f"{args.data}: the model's held-out part has no faces to "
+                               "evaluate")
+        if not args.json:
+            print(f"held-out part of {args.data}: {held_out['files']} files, "
+                  f"{held_out['faces']} faces")
+    if args.end_to_end:
+        return _evaluate_end_to_end(args, clf, dataset, held_out)
+    from .faces import extract_faces
+
     crops = extract_faces(dataset, margin=clf.preprocessing.margin, progress=_progress(args))
     if not len(crops):
         raise MaskdetError(f"{args.data}: no readable faces to evaluate")
@@ -247,13 +285,37 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                                              title=f"{args.model} on {args.data}"))
     if args.json:
         _print_json({"model": args.model, "data": dataset_summary(dataset), **metrics,
+                     **({"held_out": held_out} if held_out else {}),
                      **({"report": report} if report else {})})
     else:
         print(f"{args.model} on {args.data} ({dataset.layout}"
+              + (", held-out part" if held_out else "")
               + (f", faces >= {args.min_face} px" if args.min_face else "") + "):")
         print(format_metrics(metrics))
         if report:
             print(f"report: {report}")
+    return EXIT_OK
+
+
+def _evaluate_end_to_end(args: argparse.Namespace, clf, dataset, held_out) -> int:
+    """``evaluate --end-to-end``: face detection + the model on the photos of VOC scenes."""
+    from .evaluation import dataset_summary, evaluate_scenes, format_scene_metrics
+    from .pipeline import MaskDetector
+
+    iou = 0.5 if args.iou is None else args.iou
+    detector = MaskDetector(clf, face_detector=args.detector or "auto", min_face=args.min_face)
+    metrics = evaluate_scenes(detector, dataset, iou=iou, progress=_progress(args),
+                              min_face=args.min_face)
+    name = getattr(detector.face_detector, "name", type(detector.face_detector).__name__)
+    if args.json:
+        _print_json(_json_safe({"model": args.model, "data": dataset_summary(dataset),
+                                "detector": name, **metrics,
+                                **({"held_out": held_out} if held_out else {})}))
+        return EXIT_OK
+    print(f"{args.model} on {args.data} (voc, end to end with the {name} face detector"
+          + (", held-out part" if held_out else "")
+          + (f", faces >= {args.min_face} px" if args.min_face else "") + "):")
+    print(format_scene_metrics(metrics))
     return EXIT_OK
 
 
@@ -290,8 +352,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from .classifiers import read_manifest
+    from .pretrained import model_path
 
-    manifest = read_manifest(args.model)
+    manifest = read_manifest(model_path(args.model))
     if args.json:
         _print_json(manifest)
     else:
@@ -311,9 +374,14 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_backends(args: argparse.Namespace) -> int:
     from .classifiers import available_backends
     from .faces import available_detectors
+    from .pretrained import available_models, default_model_name
 
     print("classifier backends: " + ", ".join(available_backends()))
     print("face detectors: " + ", ".join(available_detectors()))
+    models = available_models()
+    default = default_model_name() if models else None
+    print("bundled models: " + (", ".join(f"{m} (default)" if m == default else m
+                                          for m in models) or "none"))
     return EXIT_OK
 
 
@@ -460,13 +528,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", parents=[common], help="classify face images",
                        description="Classify face crops (files or folders of them).")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--model", "-m", metavar="MODEL", help="model bundle")
+    p.add_argument("--model", "-m", metavar="MODEL", default=None, help=MODEL_HELP)
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("detect", parents=[common], help="find faces and masks in photos",
                        description="Find the faces in photos and classify each.")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--model", "-m", metavar="MODEL", help="model bundle")
+    p.add_argument("--model", "-m", metavar="MODEL", default=None, help=MODEL_HELP)
     p.add_argument("--detector", default="auto", choices=["auto", "yunet", "haar"],
                    help="face detector (default auto: YuNet if available, else Haar)")
     p.add_argument("--min-face", type=int, default=0, metavar="PX",
@@ -478,11 +546,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", parents=[common], help="measure a model on labelled data",
                        description="Accuracy, balanced accuracy, per-class metrics and "
-                                   "confusion matrix of a model on class folders or VOC scenes.")
-    p.add_argument("model", metavar="MODEL")
+                                   "confusion matrix of a model on class folders or VOC scenes; "
+                                   "with --end-to-end, precision, recall and AP of face "
+                                   "detection + the model on VOC photos.")
+    p.add_argument("model", metavar="MODEL", help=MODEL_ARG_HELP)
     p.add_argument("data", metavar="DATA")
     p.add_argument("--min-face", type=int, default=0, metavar="PX",
-                   help="VOC data: leave out faces smaller than PX")
+                   help="VOC data: leave out faces smaller than PX (--end-to-end: ignore them "
+                        "and the detections on them)")
+    p.add_argument("--end-to-end", action="store_true",
+                   help="VOC data: find the faces in the photos with a face detector and "
+                        "classify them, instead of classifying the annotated boxes")
+    p.add_argument("--detector", default=None, choices=["auto", "yunet", "haar"],
+                   help="--end-to-end: face detector (default auto: YuNet if available, else "
+                        "Haar)")
+    p.add_argument("--iou", type=float, default=None, metavar="T",
+                   help="--end-to-end: overlap (IoU) a detection needs to match a face "
+                        "(default 0.5)")
+    p.add_argument("--held-out", action="store_true",
+                   help="evaluate only on the part of DATA the model never trained on (as "
+                        "recorded in the model)")
     p.add_argument("--map", action="append", metavar="FROM=TO",
                    help="rename a class of the data (FROM= drops it)")
     p.add_argument("--report", metavar="DIR", default=None,
@@ -509,7 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("info", parents=[common], help="describe a model bundle")
-    p.add_argument("model", metavar="MODEL")
+    p.add_argument("model", metavar="MODEL", help=MODEL_ARG_HELP)
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("video", parents=[common], help="detect masks in a video, camera or stream",
@@ -517,7 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "network stream; Ctrl-C finishes the output and the summary.")
     p.add_argument("source", metavar="SOURCE",
                    help="camera index (0), video file, or stream URL (rtsp://, http://, ...)")
-    p.add_argument("--model", "-m", metavar="MODEL", help="model bundle")
+    p.add_argument("--model", "-m", metavar="MODEL", default=None, help=MODEL_HELP)
     p.add_argument("--detector", default="auto", choices=["auto", "yunet", "haar"],
                    help="face detector (default auto: YuNet if available, else Haar)")
     p.add_argument("--output", "-o", metavar="FILE",
@@ -549,7 +632,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="attempts to reopen a lost live source (default 5)")
     p.set_defaults(func=cmd_video)
 
-    p = sub.add_parser("backends", help="list classifier backends and face detectors")
+    p = sub.add_parser("backends",
+                       help="list classifier backends, face detectors and bundled models")
     p.set_defaults(func=cmd_backends, quiet=False, json=False)
     return parser
 

@@ -123,6 +123,34 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_scene_metrics(metrics: dict[str, Any]) -> str:
+    """A compact table of :func:`scene_detection_metrics`: precision, recall and AP per class,
+    mean AP, and the face detector's recall per ground-truth label."""
+
+    def num(value: float, width: int) -> str:
+        return f"{'-':>{width}}" if value != value else f"{value:{width}.4f}"  # NaN: no data
+
+    classes = list(metrics["per_class"])
+    width = max(12, *(len(c) for c in classes))
+    lines = [f"{'class':<{width}}  precision  recall      AP  detections  faces"]
+    for c, m in metrics["per_class"].items():
+        lines.append(f"{c:<{width}}  {num(m['precision'], 9)}  {num(m['recall'], 6)}  "
+                     f"{num(m['ap'], 6)}  {m['detections']:10d}  {m['ground_truth']:5d}")
+    lines.append(f"mean AP {num(metrics['mean_ap'], 0).strip()}   (IoU >= {metrics['iou']:g}, "
+                 f"{metrics['images']} photos)")
+    recall = metrics["detector_recall"]
+    if recall:
+        lines.append("face detector recall: " + ", ".join(
+            f"{label} {num(r, 0).strip()} of {metrics['ground_truth'][label]}"
+            for label, r in recall.items()))
+    if metrics.get("ignored_small"):
+        small = ", ".join(f"{k} {v}" for k, v in metrics["ignored_small"].items())
+        lines.append(f"ignored (faces below {metrics['min_face']} px): {small}")
+    if metrics.get("skipped"):
+        lines.append(f"unreadable photos skipped: {len(metrics['skipped'])}")
+    return "\n".join(lines)
+
+
 # -- detection metrics on scenes ------------------------------------------------------------------
 #: Face-size buckets (pixels of a box's shorter side) of :func:`scene_detection_metrics`.
 DEFAULT_SIZE_BUCKETS = (20, 40)
@@ -257,7 +285,7 @@ def _prf(scores: list[float], tp: list[bool], n_gt: int) -> dict[str, Any]:
 
 def scene_detection_metrics(
     results: Sequence[SceneResult], classes: Sequence[str], iou: float = 0.5,
-    size_buckets: Sequence[int] = DEFAULT_SIZE_BUCKETS,
+    size_buckets: Sequence[int] = DEFAULT_SIZE_BUCKETS, min_face: int = 0,
 ) -> dict[str, Any]:
     """End-to-end metrics of a face detector + mask classifier against labelled face boxes.
 
@@ -272,10 +300,16 @@ def scene_detection_metrics(
     * ``by_size[bucket][c]``: the same per face-size bucket (a box's shorter side; see
       :func:`size_bucket`): ground truth by its own size, true positives and ignored
       detections by the size of the face they match, false positives by their own size.
+    * ``min_face``: ground-truth faces whose shorter side is below it are *ignored* like
+      faces of unknown classes (never missed, a detection that matches one is neither a true
+      nor a false positive) and left out of ``ground_truth`` and ``detector_recall``; they
+      are counted in ``ignored_small``. Detections below it are dropped, as
+      :class:`~maskdet.pipeline.MaskDetector` with the same ``min_face`` does.
 
     Args:
         results: one :class:`SceneResult` per image.
         classes: the classes to score (the classifier's).
+        min_face: the smallest face (shorter side, pixels) that counts; 0: every face.
     """
     classes = [str(c) for c in classes]
     buckets = size_bucket_names(size_buckets)
@@ -285,22 +319,31 @@ def scene_detection_metrics(
     scored: dict[tuple[str, str | None], tuple[list[float], list[bool]]] = {
         (c, b): ([], []) for c in classes for b in [None, *buckets]}
     n_gt: Counter = Counter()
+    ignored_small: Counter = Counter()
     for r in results:
         gt_boxes = np.asarray(r.gt_boxes, dtype=np.float64).reshape(-1, 4)
         gt_labels = np.asarray(r.gt_labels, dtype=object).reshape(-1)
         pred_boxes = np.asarray(r.pred_boxes, dtype=np.float64).reshape(-1, 4)
         pred_labels = np.asarray(r.pred_labels, dtype=object).reshape(-1)
         pred_scores = np.asarray(r.pred_scores, dtype=np.float64).reshape(-1)
+        if min_face > 0 and len(pred_boxes):
+            big = pred_boxes[:, 2:].min(axis=1) >= min_face
+            pred_boxes, pred_labels, pred_scores = (pred_boxes[big], pred_labels[big],
+                                                    pred_scores[big])
         gt_bucket = [size_bucket(min(w, h), size_buckets) for _, _, w, h in gt_boxes]
+        counted = gt_boxes[:, 2:].min(axis=1) >= min_face  # the rest is too small: ignored
+        ignored_small.update(str(label) for label in gt_labels[~counted])
         found = ((box_iou(gt_boxes, pred_boxes).max(axis=1) >= iou) if len(pred_boxes)
                  else np.zeros(len(gt_boxes), bool))
-        for label, bucket, hit in zip(gt_labels, gt_bucket, found):
+        for label, bucket, hit, count in zip(gt_labels, gt_bucket, found, counted):
+            if not count:
+                continue
             for key in ((label, None), (label, bucket)):
                 gt_total[key] += 1
                 gt_found[key] += int(hit)
-        known = np.array([str(g) in classes for g in gt_labels], dtype=bool)
+        known = np.array([str(g) in classes for g in gt_labels], dtype=bool) & counted
         for c in classes:
-            is_c = gt_labels == c
+            is_c = (gt_labels == c) & counted
             for b in [None, *buckets]:
                 n_gt[(c, b)] += int(np.sum(is_c & (np.array(gt_bucket) == b if b else True)))
             mine = pred_labels == c
@@ -328,6 +371,7 @@ def scene_detection_metrics(
 
     out: dict[str, Any] = {
         "iou": iou, "classes": classes, "size_buckets": buckets, "images": len(results),
+        "min_face": int(min_face), "ignored_small": dict(sorted(ignored_small.items())),
         "ground_truth": {label: gt_total[(label, None)] for label in labels},
         "detector_recall": {label: recall(label, None) for label in labels},
         "per_class": {c: _prf(*scored[(c, None)], n_gt[(c, None)]) for c in classes},
@@ -344,14 +388,33 @@ def scene_detection_metrics(
 def evaluate_scenes(
     detector: Any, dataset: Dataset, iou: float = 0.5,
     size_buckets: Sequence[int] = DEFAULT_SIZE_BUCKETS, progress: bool = False,
+    min_face: int = 0,
 ) -> dict[str, Any]:
     """Run a :class:`~maskdet.pipeline.MaskDetector` on the photos of a VOC dataset and score
     it with :func:`scene_detection_metrics` (detections ranked by face score times the
-    label's probability). Unreadable photos are skipped and counted in ``skipped``."""
+    label's probability). Unreadable photos are skipped and counted in ``skipped``.
+
+    Args:
+        detector: a :class:`~maskdet.pipeline.MaskDetector` (or anything with ``detect`` and
+            ``classes``).
+        dataset: the VOC scenes, loaded *without* ``min_face`` (faces left out of the dataset
+            would make the detections on them false positives).
+        min_face: ground-truth faces smaller than this are ignored (see
+            :func:`scene_detection_metrics`). The detector should drop smaller faces itself,
+            ``MaskDetector(min_face=min_face)``; a detector whose ``min_face`` differs is a
+            ``ValueError``.
+    """
+    from tqdm.auto import tqdm
+
     from .images import read_image
 
+    own = getattr(detector, "min_face", None)
+    if own is not None and own != min_face:
+        raise ValueError(f"the detector drops faces below {own} px but min_face is {min_face}: "
+                         "give both the same value")
     results, skipped = [], []
-    for path, gt_boxes, gt_labels in scene_ground_truth(dataset):
+    for path, gt_boxes, gt_labels in tqdm(scene_ground_truth(dataset), desc="evaluating",
+                                          unit="photo", disable=not progress):
         try:
             image = read_image(path)
         except Exception as exc:  # noqa: BLE001 -- batch work skips a bad photo
@@ -360,7 +423,7 @@ def evaluate_scenes(
         faces = detector.detect(image)
         results.append(SceneResult(gt_boxes, gt_labels, faces.boxes, faces.labels,
                                    faces.face_scores * faces.scores))
-    out = scene_detection_metrics(results, detector.classes, iou, size_buckets)
+    out = scene_detection_metrics(results, detector.classes, iou, size_buckets, min_face)
     out["skipped"] = skipped
     return out
 

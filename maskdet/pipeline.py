@@ -8,9 +8,10 @@ from collections.abc import Mapping
 import cv2
 import numpy as np
 
-from .classifiers import Classifier, load_classifier
+from .classifiers import Classifier
 from .detections import Detections
 from .faces import FaceDetector, create_face_detector, crop_face
+from .pretrained import load_model
 
 #: Box colours (BGR) by label; other labels get ``OTHER_COLOR``.
 DEFAULT_COLORS: dict[str, tuple[int, int, int]] = {
@@ -26,29 +27,28 @@ class MaskDetector:
     """Finds faces in a photo and tells, for each, whether it wears a mask.
 
     Args:
-        classifier: a fitted :class:`~maskdet.classifiers.Classifier` or the path of a
-            model bundle.
+        classifier: a fitted :class:`~maskdet.classifiers.Classifier`, the path of a model
+            bundle, a bundled model's name (``"cnn"``, ``"hog-svm"``), or None for the bundled
+            default model (see :func:`~maskdet.pretrained.load_model`).
         face_detector: a :class:`~maskdet.faces.FaceDetector` or a name (``"auto"``,
             ``"yunet"``, ``"haar"``).
         min_face: ignore faces whose shorter side is below this many pixels.
         min_face_score: ignore faces the detector is less sure of than this.
 
     Example:
-        >>> detector = MaskDetector("model.maskdet")  # doctest: +SKIP
+        >>> detector = MaskDetector()  # doctest: +SKIP
         >>> faces = detector.detect(maskdet.read_image("street.jpg"))  # doctest: +SKIP
         >>> faces[faces.labels == "without_mask"].boxes  # doctest: +SKIP
     """
 
     def __init__(
         self,
-        classifier: Classifier | str | os.PathLike,
+        classifier: Classifier | str | os.PathLike | None = None,
         face_detector: FaceDetector | str = "auto",
         min_face: int = 0,
         min_face_score: float = 0.0,
     ) -> None:
-        if isinstance(classifier, (str, os.PathLike)):
-            classifier = load_classifier(classifier)
-        self.classifier = classifier
+        self.classifier = load_model(classifier)
         self.face_detector = create_face_detector(face_detector)
         self.min_face = min_face
         self.min_face_score = min_face_score

@@ -36,7 +36,6 @@ from .alerts import Alert, ViolationMonitor
 from .classifiers import Classifier
 from .compliance import ComplianceLog, ComplianceStats, FrameCompliance
 from .detections import Detections
-from .errors import MaskdetError
 from .faces import FaceDetector, create_face_detector
 from .pipeline import MaskDetector, annotate
 from .tracking import VIOLATION_LABELS, FaceTracker
@@ -252,9 +251,6 @@ class MaskStream:
         max_reconnects: int = 5,
         stop: threading.Event | None = None,
     ) -> None:
-        if model is None:
-            raise MaskdetError("no model: give a mask classifier (a model bundle path or a "
-                               "fitted Classifier)")
         if int(every) < 1 or int(classify_every) < 1:
             raise ValueError("every and classify_every must be at least 1")
         if not 0.05 <= float(detect_scale) <= 4.0:
@@ -439,8 +435,10 @@ def stream(
     Args:
         source: a camera index (``0``), a stream URL (``rtsp://``, ``http://``, ...), a video
             file, or a :class:`~maskdet.video.VideoSource`.
-        model: a model bundle path, a fitted :class:`~maskdet.classifiers.Classifier`, or a
-            :class:`~maskdet.pipeline.MaskDetector` (whose face detector is then used).
+        model: a model bundle path, a bundled model's name (``"cnn"``, ``"hog-svm"``), a
+            fitted :class:`~maskdet.classifiers.Classifier`, a
+            :class:`~maskdet.pipeline.MaskDetector` (whose face detector is then used), or
+            None for the bundled default model (see :func:`~maskdet.pretrained.load_model`).
         detector: a face detector or its name (``auto``, ``yunet``, ``haar``); YuNet runs
             without its upscaling of small images (use ``detect_scale`` instead).
 
@@ -471,7 +469,8 @@ def stream(
         ``summary`` holds the totals.
 
     Raises:
-        MaskdetError: no model, or the source cannot be opened (one line naming it).
+        MaskdetError: the model cannot be loaded, or the source cannot be opened (one line
+            naming it).
         StreamError: during iteration, when a live source is lost for good.
 
     Example:

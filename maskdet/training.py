@@ -115,3 +115,50 @@ def _accepts_validation(classifier: Classifier) -> bool:
     import inspect
 
     return "validation_data" in inspect.signature(classifier.fit).parameters
+
+
+# -- held-out parts that travel with a model ---------------------------------------------------
+def source_split(dataset: Dataset, test_size: float, seed: int) -> tuple[DatasetSplit, dict]:
+    """Split one data source for training, and describe the split for the model's manifest.
+
+    The description (``name``, ``layout``, ``files``, ``test_size``, ``seed``,
+    ``test_files``) is what :func:`held_out_part` needs to find the same test part again, so
+    that a model's held-out scores can be re-measured by anyone with the same data. Split the
+    source as loaded whole (no ``min_face``, no relabelling): the split is by file.
+    """
+    split = split_dataset(dataset, test_size, 0.0, seed)
+    entry = {"name": dataset.root.name, "layout": dataset.layout,
+             "files": len(set(dataset.paths)), "test_size": test_size, "seed": seed,
+             "test_files": len(set(split.test.paths))}
+    return split, entry
+
+
+def held_out_part(dataset: Dataset, manifest: dict[str, Any]) -> Dataset:
+    """The part of ``dataset`` that the model described by ``manifest`` never trained on.
+
+    The model's manifest lists its data sources (``metrics.training.sources``, written by
+    :func:`source_split`); the one named like ``dataset``'s folder is split again (the whole
+    source, with the recorded seed and test size) and the samples of ``dataset`` in its test
+    part are returned, so ``dataset`` may be a filtered load (``min_face``, relabelled).
+
+    Raises:
+        DatasetError: the model records no source of that name, or the folder's files differ
+            from the source it was trained on.
+    """
+    from .errors import DatasetError
+
+    sources = ((manifest.get("metrics") or {}).get("training") or {}).get("sources") or []
+    name = dataset.root.name
+    entry = next((s for s in sources if s.get("name") == name), None)
+    if entry is None:
+        known = ", ".join(s.get("name", "?") for s in sources) or "none recorded"
+        raise DatasetError(f"the model records no held-out part of a dataset named {name!r} "
+                           f"(its training sources: {known})")
+    whole = load_dataset(dataset.root)
+    files = len(set(whole.paths))
+    if files != entry["files"]:
+        raise DatasetError(f"{dataset.root}: {files} files, but the model's source {name!r} had "
+                           f"{entry['files']}; its held-out part cannot be found again")
+    split = split_dataset(whole, float(entry["test_size"]), 0.0, int(entry["seed"]))
+    test = set(split.test.paths)
+    return dataset.subset(i for i, s in enumerate(dataset.samples) if s.path in test)

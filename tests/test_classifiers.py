@@ -157,6 +157,20 @@ def test_sklearn_clone_gridsearch_cross_val(synthetic_faces):
     assert search.score(images, labels) > 0.8
 
 
+def test_augment_copies_add_degraded_training_faces(synthetic_faces):
+    images, labels = synthetic_faces
+    plain = HogSvmClassifier(image_size=32, flip_augment=False).fit(images, labels)
+    more = HogSvmClassifier(image_size=32, flip_augment=True, augment_copies=2).fit(images, labels)
+    # Three copies per face beside the original: the SVM saw 4 x 80 rows, in the same folds.
+    svm = more.model_.calibrated_classifiers_[0].estimator
+    assert svm[-1].shape_fit_[0] == 4 * len(images)
+    assert plain.model_.calibrated_classifiers_[0].estimator[-1].shape_fit_[0] == len(images)
+    assert (more.predict(images) == labels).mean() >= 0.9
+    again = HogSvmClassifier(image_size=32, flip_augment=True, augment_copies=2).fit(images,
+                                                                                     labels)
+    np.testing.assert_allclose(again.predict_proba(images), more.predict_proba(images))
+
+
 def test_hog_features_parallel_matches_serial():
     rng = np.random.default_rng(1)
     images = rng.integers(0, 255, (600, 32, 32), dtype=np.uint8)  # above the parallel threshold

@@ -94,7 +94,12 @@ def test_classify_skips_bad_file_and_keeps_the_rest(model, tmp_path, capsys):
     [
         (["classify", "missing.jpg", "--model", "MODEL"], "missing.jpg: no such file"),
         (["classify", "x.jpg", "--model", "nomodel.maskdet"], "no such model file"),
-        (["classify", "x.jpg"], "no model"),
+        (["classify", "x.jpg"], "the bundled hog-svm model is not installed"),
+        (["evaluate", "MODEL", "DATA", "--end-to-end"], "--end-to-end needs VOC scenes"),
+        (["evaluate", "MODEL", "DATA", "--held-out"],
+         "the model records no held-out part of a dataset named 'faces'"),
+        (["evaluate", "MODEL", "DATA", "--iou", "0.3"], "--iou applies to --end-to-end"),
+        (["info", "cnn"], "the bundled cnn model is not installed"),
         (["evaluate", "MODEL", "no/such/dir"], "no/such/dir: no such dataset folder"),
         (["train", "no/such/dir", "--out", "m.maskdet"], "no such dataset folder"),
         (["train", "DATA", "--out", "m.maskdet", "--backend", "nope"], "unknown classifier"),
@@ -105,6 +110,7 @@ def test_classify_skips_bad_file_and_keeps_the_rest(model, tmp_path, capsys):
 def test_user_errors_are_one_line(model, class_folders, tmp_path, capsys, monkeypatch, argv,
                                   message):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("maskdet.pretrained.PRETRAINED_DIR", tmp_path / "no-bundled-models")
     (tmp_path / "TEXT").write_text("hello")
     argv = [str(model) if a == "MODEL" else str(class_folders) if a == "DATA" else a
             for a in argv]
@@ -251,3 +257,154 @@ def test_evaluate_with_no_known_class_is_a_clear_error(model, tmp_path, capsys):
     assert code == 1 and out == ""
     assert "none of the labels (cats, dogs) is a class of the model" in err
     assert "--map" in err and "Traceback" not in err
+
+
+# -- evaluate --end-to-end and --held-out ------------------------------------------------------
+# Face boxes (annotated and detected) of 68 px in the middle of 96 px synthetic faces pasted
+# at (20, 40) and (180, 60): the classifier's crop (margin 0.2 a side) is the pasted face.
+SCENE_FACES = [((34, 54, 68, 68), "with_mask"), ((194, 74, 68, 68), "without_mask")]
+SMALL_FACE = (140, 200, 12, 12)  # an annotated 12 px unmasked face
+SMALL_BOX = (139, 199, 14, 14)  # its detection (IoU 144/196)
+
+
+def write_voc_scenes(root: Path, n: int) -> Path:
+    """``n`` photos (different pixels) of the same layout: the two faces of SCENE_FACES and
+    the small face."""
+    (root / "images").mkdir(parents=True)
+    (root / "annotations").mkdir()
+    for k in range(n):
+        rng = np.random.default_rng(3 + k)
+        scene = np.full((240, 320, 3), 90 + k, np.uint8)
+        for (x, y, _, _), label in SCENE_FACES:
+            scene[y - 14:y + 82, x - 14:x + 82] = synthetic_face(label, rng, size=96)
+        x, y, w, h = SMALL_FACE
+        scene[y:y + h, x:x + w] = cv2.resize(synthetic_face("without_mask", rng), (w, h))
+        cv2.imwrite(str(root / "images" / f"p{k}.png"), scene)
+        objects = [*SCENE_FACES, (SMALL_FACE, "without_mask")]
+        xml = "".join(f"<object><name>{label}</name><bndbox><xmin>{x}</xmin><ymin>{y}</ymin>"
+                      f"<xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox></object>"
+                      for (x, y, w, h), label in objects)
+        (root / "annotations" / f"p{k}.xml").write_text(
+            f"<annotation><filename>p{k}.png</filename><size><width>320</width>"
+            f"<height>240</height></size>{xml}</annotation>")
+    return root
+
+
+@pytest.fixture
+def fixed_detector(monkeypatch):
+    """`--detector haar` becomes a stub that finds the faces of write_voc_scenes."""
+    from maskdet import faces
+    from maskdet.detections import Detections
+
+    class Fixed(faces.FaceDetector):
+        name = "fixed"
+
+        def detect(self, image):
+            return Detections(boxes=[box for box, _ in SCENE_FACES] + [SMALL_BOX],
+                              face_scores=[0.9, 0.8, 0.7])
+
+    monkeypatch.setitem(faces.DETECTORS, "haar", Fixed)
+
+
+def test_evaluate_end_to_end_json(model, tmp_path, capsys, fixed_detector):
+    voc = write_voc_scenes(tmp_path / "scenes", 2)
+    code, out, err = run(capsys, "evaluate", model, voc, "--end-to-end", "--detector", "haar",
+                         "--json")
+    assert code == 0, err
+    m = json.loads(out)  # strict JSON: no NaN
+    assert m["detector"] == "fixed" and m["images"] == 2 and m["iou"] == 0.5
+    assert m["min_face"] == 0 and m["ignored_small"] == {}
+    assert m["ground_truth"] == {"with_mask": 2, "without_mask": 4}
+    assert m["detector_recall"] == {"with_mask": 1.0, "without_mask": 1.0}
+    # Three detections a photo, each labelled with one class.
+    assert sum(c["detections"] for c in m["per_class"].values()) == 6
+
+    code, out, err = run(capsys, "evaluate", model, voc, "--end-to-end", "--detector", "haar",
+                         "--json", "--min-face", "13")
+    assert code == 0, err
+    m = json.loads(out)
+    assert m["min_face"] == 13 and m["ignored_small"] == {"without_mask": 2}
+    assert m["ground_truth"] == {"with_mask": 2, "without_mask": 2}
+    # The big faces are classified right; the detections of the small ones are ignored.
+    for c in ("with_mask", "without_mask"):
+        pc = m["per_class"][c]
+        assert (pc["ground_truth"], pc["detections"], pc["tp"], pc["fp"]) == (2, 2, 2, 0)
+        assert pc["precision"] == pc["recall"] == pc["ap"] == 1.0
+    assert m["mean_ap"] == 1.0
+    assert m["by_size"]["<20"]["detector_recall"] == {"with_mask": None, "without_mask": None}
+
+
+def test_evaluate_end_to_end_table(model, tmp_path, capsys, fixed_detector):
+    voc = write_voc_scenes(tmp_path / "scenes", 1)
+    code, out, err = run(capsys, "evaluate", model, voc, "--end-to-end", "--detector", "haar",
+                         "--min-face", "13", "--iou", "0.6")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == (f"{model} on {voc} (voc, end to end with the fixed face detector, "
+                        "faces >= 13 px):")
+    assert lines[1].split() == ["class", "precision", "recall", "AP", "detections", "faces"]
+    assert lines[2].split() == ["with_mask", "1.0000", "1.0000", "1.0000", "1", "1"]
+    assert lines[3].split() == ["without_mask", "1.0000", "1.0000", "1.0000", "1", "1"]
+    assert lines[4] == "mean AP 1.0000   (IoU >= 0.6, 1 photos)"
+    assert lines[5] == "face detector recall: with_mask 1.0000 of 1, without_mask 1.0000 of 1"
+    assert lines[6] == "ignored (faces below 13 px): without_mask 1"
+
+
+def held_out_model(model: Path, tmp_path: Path, source: Path, test_size: float = 0.5) -> Path:
+    """``model`` saved again with a training source: all of ``source``, split 50/50, seed 0."""
+    from maskdet import load_classifier, load_dataset, split_dataset
+
+    whole = load_dataset(source)
+    test = split_dataset(whole, test_size, 0.0, 0).test
+    entry = {"name": source.name, "layout": whole.layout, "files": len(set(whole.paths)),
+             "test_size": test_size, "seed": 0, "test_files": len(set(test.paths))}
+    path = tmp_path / "held.maskdet"
+    load_classifier(model).save(path, metrics={"training": {"sources": [entry]}})
+    return path
+
+
+def test_evaluate_held_out_class_folders(model, tmp_path, capsys):
+    from maskdet import load_dataset, split_dataset
+
+    data = write_class_folders(tmp_path / "heldsrc", per_class=10, seed=4)
+    bundle = held_out_model(model, tmp_path, data)
+    test = split_dataset(load_dataset(data), 0.5, 0.0, 0).test
+    assert len(test) == 10
+    code, out, err = run(capsys, "evaluate", bundle, data, "--held-out", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["held_out"] == {"files": 10, "faces": 10}
+    assert result["n"] == 10
+    assert {c: m["support"] for c, m in result["per_class"].items()} == test.counts()
+    code, out, err = run(capsys, "evaluate", bundle, data, "--held-out")
+    assert code == 0, err
+    assert out.splitlines()[0] == f"held-out part of {data}: 10 files, 10 faces"
+    assert out.splitlines()[1] == f"{bundle} on {data} (folders, held-out part):"
+    # Another folder of the same name but other files: the split cannot be found again.
+    other = write_class_folders(tmp_path / "elsewhere" / "heldsrc", per_class=6, seed=5)
+    code, out, err = run(capsys, "evaluate", bundle, other, "--held-out")
+    assert code == 1 and "12 files, but the model's source 'heldsrc' had 20" in err
+    # A folder the model records nothing about.
+    unrecorded = write_class_folders(tmp_path / "unrecorded", per_class=3, seed=6)
+    code, out, err = run(capsys, "evaluate", bundle, unrecorded, "--held-out")
+    assert code == 1 and out == ""
+    assert err.splitlines() == [
+        "maskdet: error: the model records no held-out part of a dataset named 'unrecorded' "
+        "(its training sources: heldsrc)"]
+
+
+def test_evaluate_held_out_end_to_end(model, tmp_path, capsys, fixed_detector):
+    from maskdet import load_dataset, split_dataset
+
+    voc = write_voc_scenes(tmp_path / "scenes", 4)
+    bundle = held_out_model(model, tmp_path, voc)
+    test_files = sorted({p.name for p in split_dataset(load_dataset(voc), 0.5, 0.0, 0)
+                         .test.paths})
+    assert len(test_files) == 2
+    code, out, err = run(capsys, "evaluate", bundle, voc, "--held-out", "--end-to-end",
+                         "--detector", "haar", "--json")
+    assert code == 0, err
+    m = json.loads(out)
+    assert m["held_out"] == {"files": 2, "faces": 6}
+    assert m["images"] == 2
+    assert m["ground_truth"] == {"with_mask": 2, "without_mask": 4}

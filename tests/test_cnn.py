@@ -118,8 +118,36 @@ def test_clone_and_not_fitted(fitted, synthetic_faces):
         cnn.CnnClassifier().predict_proba(synthetic_faces[0][:2])
 
 
+def test_flip_test_averages_the_mirror_image(fitted, synthetic_faces, monkeypatch):
+    images = synthetic_faces[0][:10]
+    plain = fitted.predict_proba(images)
+    mirrored = fitted.predict_proba([np.ascontiguousarray(im[:, ::-1]) for im in images])
+    assert not np.allclose(plain, mirrored, atol=1e-3)
+    monkeypatch.setattr(fitted, "flip_test", True)
+    monkeypatch.setattr(cnn, "_PREDICT_CHUNK", 6)  # chunks of 3 faces and their mirrors
+    np.testing.assert_allclose(fitted.predict_proba(images), (plain + mirrored) / 2, atol=2e-3)
+
+
+def test_robust_augmentation_trains_and_repeats(synthetic_faces):
+    images, labels = synthetic_faces
+    params = {**TINY, "epochs": 2, "augment": "robust", "threads": 1}
+    a = cnn.CnnClassifier(**params).fit(images, labels)
+    # Endless input with steps per epoch: each epoch still sees len(X) / batch_size steps.
+    assert len(a.history_["loss"]) == 2
+    assert (a.predict(images) == labels).mean() >= 0.7
+    # The degraded copies come from (seed, batch number): the batches are the same again.
+    batches = [x.numpy() for x, _ in a._dataset(a.preprocessing.apply_batch(images[:8]),
+                                                 np.zeros(8, int), training=True).take(3)]
+    again = [x.numpy() for x, _ in a._dataset(a.preprocessing.apply_batch(images[:8]),
+                                               np.zeros(8, int), training=True).take(3)]
+    for x, y in zip(batches, again):
+        np.testing.assert_array_equal(x, y)
+
+
 def test_bad_parameters_are_errors(synthetic_faces):
     images, labels = synthetic_faces
+    with pytest.raises(ValueError, match="augment"):
+        cnn.CnnClassifier(**{**TINY, "augment": "heavy"}).fit(images[:8], labels[:8])
     with pytest.raises(ValueError, match="architecture"):
         cnn.CnnClassifier(architecture="huge").fit(images[:8], labels[:8])
     with pytest.raises(ValueError, match="class_weight"):

@@ -206,3 +206,94 @@ def test_evaluate_scenes_runs_a_detector_over_voc_photos(tmp_path):
     assert m["per_class"]["with_mask"]["tp"] == 1 and m["per_class"]["with_mask"]["fp"] == 1
     assert m["per_class"]["without_mask"]["recall"] == 0.0
     assert m["by_size"]["20-40"]["with_mask"]["ap"] == pytest.approx(1.0)
+
+
+def _small_face_scene():
+    """A 50 px masked face and a 12 px masked face, both detected (the small one by a 14 px
+    box, IoU 144/196), and a 12 px unmasked face that nothing detects; plus an 8 px false
+    detection on the background."""
+    gt_boxes = [[0, 0, 50, 50], [100, 0, 12, 12], [200, 0, 12, 12]]
+    gt_labels = ["with_mask", "with_mask", "without_mask"]
+    pred_boxes = [[0, 0, 50, 50], [99, 0, 14, 14], [400, 400, 8, 8]]
+    pred_labels = ["with_mask", "with_mask", "without_mask"]
+    pred_scores = [0.9, 0.95, 0.5]
+    return SceneResult(np.array(gt_boxes), np.array(gt_labels, dtype=object),
+                       np.array(pred_boxes), np.array(pred_labels, dtype=object),
+                       np.array(pred_scores))
+
+
+def test_min_face_ignores_small_ground_truth():
+    classes = ["with_mask", "without_mask"]
+    every = scene_detection_metrics([_small_face_scene()], classes)
+    assert every["min_face"] == 0 and every["ignored_small"] == {}
+    assert every["ground_truth"] == {"with_mask": 2, "without_mask": 1}
+    assert every["detector_recall"] == {"with_mask": 1.0, "without_mask": 0.0}
+    assert (every["per_class"]["with_mask"]["tp"], every["per_class"]["with_mask"]["fp"]) == (2, 0)
+    assert every["per_class"]["without_mask"]["fp"] == 1            # the 8 px box
+
+    m = scene_detection_metrics([_small_face_scene()], classes, min_face=13)
+    assert m["min_face"] == 13
+    assert m["ignored_small"] == {"with_mask": 1, "without_mask": 1}
+    # The small faces are not counted: neither in the ground truth nor in the detector recall.
+    assert m["ground_truth"] == {"with_mask": 1}
+    assert m["detector_recall"] == {"with_mask": 1.0}
+    wm = m["per_class"]["with_mask"]
+    # The 14 px detection matches an ignored face: neither a TP nor a FP.
+    assert (wm["ground_truth"], wm["detections"], wm["tp"], wm["fp"]) == (1, 1, 1, 0)
+    assert wm["precision"] == 1.0 and wm["recall"] == 1.0 and wm["ap"] == 1.0
+    wo = m["per_class"]["without_mask"]
+    # The 12 px unmasked face is not missed; the 8 px detection is dropped (below min_face).
+    assert (wo["ground_truth"], wo["detections"], wo["fp"]) == (0, 0, 0)
+    assert math.isnan(wo["recall"]) and math.isnan(wo["ap"])
+    assert m["mean_ap"] == 1.0
+    small = m["by_size"]["<20"]
+    assert small["ground_truth"] == {"with_mask": 0}
+    assert (small["with_mask"]["detections"], small["with_mask"]["fp"]) == (0, 0)
+
+
+def _write_voc(root, objects):
+    import cv2
+
+    (root / "images").mkdir(parents=True)
+    (root / "annotations").mkdir()
+    cv2.imwrite(str(root / "images" / "a.png"), np.zeros((100, 200, 3), np.uint8))
+    xml = "".join(f"<object><name>{name}</name><bndbox><xmin>{x}</xmin><ymin>{y}</ymin>"
+                  f"<xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox></object>"
+                  for name, (x, y, w, h) in objects)
+    (root / "annotations" / "a.xml").write_text(
+        f"<annotation><filename>a.png</filename><size><width>200</width><height>100</height>"
+        f"</size>{xml}</annotation>")
+    return root
+
+
+def test_evaluate_scenes_with_min_face(tmp_path):
+    from maskdet import Detections, load_voc
+    from maskdet.evaluation import evaluate_scenes
+
+    dataset = load_voc(_write_voc(tmp_path, [("with_mask", (10, 10, 30, 30)),
+                                             ("without_mask", (100, 10, 10, 10))]))
+
+    class Stub:
+        classes = ("with_mask", "without_mask")
+
+        def __init__(self, min_face):
+            self.min_face = min_face
+
+        def detect(self, image):
+            boxes = [[10, 10, 30, 30], [99, 9, 12, 12]]
+            keep = [min(b[2:]) >= self.min_face for b in boxes]
+            faces = Detections(boxes=boxes, face_scores=[0.9, 0.8])[np.array(keep)]
+            return faces.with_classification(np.array([[0.8, 0.2], [0.6, 0.4]])[keep],
+                                             self.classes)
+
+    m = evaluate_scenes(Stub(11), dataset, min_face=11)
+    assert m["min_face"] == 11 and m["ignored_small"] == {"without_mask": 1}
+    assert m["ground_truth"] == {"with_mask": 1}
+    # The 12 px box on the 10 px unmasked face, labelled with_mask, is ignored, not a FP.
+    assert (m["per_class"]["with_mask"]["tp"], m["per_class"]["with_mask"]["fp"]) == (1, 0)
+    assert m["per_class"]["without_mask"]["ground_truth"] == 0
+    everything = evaluate_scenes(Stub(0), dataset)
+    assert everything["per_class"]["with_mask"]["fp"] == 1
+    assert everything["detector_recall"] == {"with_mask": 1.0, "without_mask": 1.0}
+    with pytest.raises(ValueError, match="drops faces below 0 px but min_face is 11"):
+        evaluate_scenes(Stub(0), dataset, min_face=11)

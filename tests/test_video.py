@@ -323,12 +323,21 @@ def test_a_source_that_cannot_be_opened_is_one_line(tmp_path, capsys, trained_mo
     assert len(lines) == 1 and lines[0].startswith(f"maskdet: error: {message}")
 
 
-def test_the_model_is_required(static_video, capsys):
+def test_without_a_model_the_bundled_default_is_used(static_video, trained_model, tmp_path,
+                                                     capsys, monkeypatch, blob_detector):
+    monkeypatch.setattr("maskdet.pretrained.PRETRAINED_DIR", tmp_path)
     code, _, err = run_cli(capsys, "video", static_video)
     assert code == 1
-    assert err.startswith("maskdet: error: no model: give a model bundle with --model")
-    with pytest.raises(MaskdetError, match="no model"):
+    assert err.startswith("maskdet: error: the bundled hog-svm model is not installed")
+    with pytest.raises(MaskdetError, match="bundled hog-svm model is not installed"):
         maskdet.stream(static_video)
+    (tmp_path / "hog-svm.maskdet").write_bytes(trained_model.read_bytes())
+    code, out, err = run_cli(capsys, "video", static_video, "--json", "--every", "1")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 20
+    assert all([f["label"] for f in d["faces"]] == ["with_mask", "without_mask"]
+               for d in lines)
 
 
 # -- the stream ---------------------------------------------------------------------------

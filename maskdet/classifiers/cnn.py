@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..augmentation import FaceAugmenter
 from ..errors import BackendError
 from ..faces import DEFAULT_MARGIN
 from ..preprocessing import Preprocessing
@@ -72,6 +73,7 @@ if keras.backend.backend() != "tensorflow":
 logging.getLogger("absl").setLevel(logging.ERROR)
 
 ARCHITECTURES = ("small", "seed")
+AUGMENTATIONS = ("light", "robust")
 _WEIGHTS_FILE = "model.keras"
 
 #: Values of the parameters left at None, per architecture (chosen on a validation part of
@@ -255,9 +257,15 @@ class CnnClassifier(Classifier):
             ``epochs`` epochs.
         patience: epochs without a better validation loss before training stops; the weights
             of the best epoch are kept.
-        augment: randomly flip, rotate, zoom, shift (and for ``small`` brighten) the training
-            faces.
+        augment: ``True`` or ``"light"``: randomly flip, rotate, zoom, shift (and for ``small``
+            brighten) the training faces; ``"robust"``: a fresh
+            :class:`~maskdet.augmentation.FaceAugmenter` copy of every face each epoch (also
+            shrunk, blurred, darkened, noisy, JPEG-compressed and partly covered, as faces in
+            street photos are); ``False``: none.
         class_weight: None or ``"balanced"`` (weigh classes inversely to their frequency).
+        flip_test: average the probabilities of each face and its mirror image at
+            prediction (twice the work; faces are left-right symmetric, and the two views'
+            errors partly cancel).
         threads: TensorFlow intra- and inter-op threads (None: TensorFlow's default, all
             cores); takes effect only before TensorFlow first runs in the process.
         verbose: Keras' progress output (0: none, 1: bar, 2: a line per epoch).
@@ -290,8 +298,9 @@ class CnnClassifier(Classifier):
         learning_rate: float | None = None,
         validation_fraction: float = 0.1,
         patience: int = 10,
-        augment: bool = True,
+        augment: bool | str = True,
         class_weight: str | None = None,
+        flip_test: bool = False,
         threads: int | None = None,
         verbose: int = 0,
         random_state: int | None = 0,
@@ -306,6 +315,7 @@ class CnnClassifier(Classifier):
         self.patience = patience
         self.augment = augment
         self.class_weight = class_weight
+        self.flip_test = flip_test
         self.threads = threads
         self.verbose = verbose
         self.random_state = random_state
@@ -374,17 +384,45 @@ class CnnClassifier(Classifier):
             inputs, y, test_size=n_val, stratify=y, random_state=self.random_state)
         return train_x, train_y, (val_x, val_y)
 
+    def _augmentation(self) -> str | None:
+        if self.augment is False or self.augment is None:
+            return None
+        if self.augment is True:
+            return "light"
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"augment must be True, False or one of {AUGMENTATIONS}, "
+                             f"got {self.augment!r}")
+        return str(self.augment)
+
     def _dataset(self, inputs: np.ndarray, y: np.ndarray, training: bool) -> tf.data.Dataset:
         data = tf.data.Dataset.from_tensor_slices((inputs, y.astype(np.int32)))
+        augmentation = self._augmentation() if training else None
         if training:
             data = data.shuffle(len(inputs), seed=self.random_state,
                                 reshuffle_each_iteration=True)
+        if augmentation == "robust":
+            # Endless, so that the batch counter runs on across epochs and every batch gets
+            # its own, reproducible random stream (fit() is given steps_per_epoch).
+            data = data.repeat()
         data = data.batch(int(self.batch_size))
-        if training and self.augment:
+        if augmentation == "light":
             augment = _augmenter(self.architecture, self.random_state)
             # Whole batches at a time, in parallel with the training step.
             data = data.map(lambda x, t: (augment(tf.cast(x, tf.float32), training=True), t),
                             num_parallel_calls=tf.data.AUTOTUNE)
+        elif augmentation == "robust":
+            augmenter = FaceAugmenter()
+            seed = 0 if self.random_state is None else int(self.random_state)
+
+            def degrade(step: np.ndarray, x: np.ndarray) -> np.ndarray:
+                return augmenter(x, np.random.default_rng([seed, int(step)]))
+
+            def robust(step, batch):
+                x, t = batch
+                out = tf.numpy_function(degrade, [step, x], tf.uint8, stateful=False)
+                return tf.cast(tf.ensure_shape(out, x.shape), tf.float32), t
+
+            data = data.enumerate().map(robust, num_parallel_calls=tf.data.AUTOTUNE)
         else:
             data = data.map(lambda x, t: (tf.cast(x, tf.float32), t))
         return data.prefetch(tf.data.AUTOTUNE)
@@ -406,6 +444,7 @@ class CnnClassifier(Classifier):
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, "
                              f"got {self.architecture!r}")
+        self._augmentation()  # checks the value before any work
         if self.class_weight not in (None, "balanced"):
             raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
         _configure_threads(self.threads)
@@ -428,8 +467,10 @@ class CnnClassifier(Classifier):
         if self.class_weight == "balanced":
             counts = np.bincount(y, minlength=n_classes)
             class_weight = {i: len(y) / (n_classes * c) for i, c in enumerate(counts) if c}
+        steps_per_epoch = -(-len(inputs) // int(self.batch_size))
         model.fit(
             self._dataset(inputs, y, training=True), epochs=epochs,
+            steps_per_epoch=steps_per_epoch if self._augmentation() == "robust" else None,
             validation_data=None if validation is None else self._dataset(*validation, False),
             callbacks=callbacks, class_weight=class_weight, shuffle=False,
             verbose=int(self.verbose))
@@ -441,8 +482,15 @@ class CnnClassifier(Classifier):
     def _predict_inputs(self, inputs: np.ndarray) -> np.ndarray:
         if getattr(self, "_predict_fn", None) is None:
             self._predict_fn = _compiled_predict(self.model_, int(self._setting("image_size")))
-        parts = [self._predict_fn(inputs[i:i + _PREDICT_CHUNK]).numpy()
-                 for i in range(0, len(inputs), _PREDICT_CHUNK)]
+        chunk = _PREDICT_CHUNK // 2 if self.flip_test else _PREDICT_CHUNK
+        parts = []
+        for i in range(0, len(inputs), chunk):
+            batch = inputs[i:i + chunk]
+            if self.flip_test:
+                proba = self._predict_fn(np.concatenate([batch, batch[:, :, ::-1]])).numpy()
+                parts.append((proba[:len(batch)] + proba[len(batch):]) / 2)
+            else:
+                parts.append(self._predict_fn(batch).numpy())
         return np.concatenate(parts)
 
     # -- persistence ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
+from ..augmentation import FaceAugmenter
 from ..faces import DEFAULT_MARGIN
 from ..preprocessing import Preprocessing
 from .base import Classifier
@@ -69,12 +70,15 @@ class HogSvmClassifier(Classifier):
         calibration_cv: folds used to calibrate probabilities.
         flip_augment: also train on the mirror image of every face (faces are left-right
             symmetric; this adds about 1.5 points of accuracy on ``mask-faces``).
+        augment_copies: also train on this many randomly degraded copies of every face
+            (:class:`~maskdet.augmentation.FaceAugmenter`: smaller, blurred, darker, turned,
+            partly covered), for photos unlike the training faces.
         pca_components: reduce the HOG features to this many principal components before
             the SVM (faster training and prediction), or None to keep them all.
         class_weight: None or ``"balanced"`` for unbalanced classes.
         margin: crop margin around detected faces (see :class:`Preprocessing`).
         n_jobs: processes for HOG extraction on large batches (None: all cores).
-        random_state: seed of the calibration folds.
+        random_state: seed of the calibration folds and of the degraded copies.
 
     Example:
         >>> import maskdet
@@ -95,6 +99,7 @@ class HogSvmClassifier(Classifier):
         gamma: float | str = "scale",
         calibration_cv: int = 3,
         flip_augment: bool = True,
+        augment_copies: int = 0,
         pca_components: int | None = 200,
         class_weight: str | None = None,
         margin: float = DEFAULT_MARGIN,
@@ -110,6 +115,7 @@ class HogSvmClassifier(Classifier):
         self.gamma = gamma
         self.calibration_cv = calibration_cv
         self.flip_augment = flip_augment
+        self.augment_copies = augment_copies
         self.pca_components = pca_components
         self.class_weight = class_weight
         self.margin = margin
@@ -158,13 +164,23 @@ class HogSvmClassifier(Classifier):
         features = self._features(inputs)
         kfold = StratifiedKFold(self.calibration_cv, shuffle=True, random_state=self.random_state)
         folds = list(kfold.split(features, y))
+        # Extra copies of a face go to the calibration fold of their original, so that the
+        # calibration never scores a model on a copy of its own training image.
+        n = len(features)
+        copies = [features]
         if self.flip_augment:
-            # A mirrored face goes to the same calibration fold as its original, so that the
-            # calibration never scores a model on the mirror of its own training image.
-            n = len(features)
-            features = np.concatenate([features, self._features(inputs[:, :, ::-1])])
-            y = np.concatenate([y, y])
-            folds = [(np.concatenate([a, a + n]), np.concatenate([b, b + n])) for a, b in folds]
+            copies.append(self._features(inputs[:, :, ::-1]))
+        if int(self.augment_copies) > 0:
+            rng = np.random.default_rng(self.random_state)
+            augmenter = FaceAugmenter()
+            copies += [self._features(augmenter(inputs, rng))
+                       for _ in range(int(self.augment_copies))]
+        if len(copies) > 1:
+            k = len(copies)
+            features = np.concatenate(copies)
+            y = np.tile(y, k)
+            folds = [(np.concatenate([a + i * n for i in range(k)]),
+                      np.concatenate([b + i * n for i in range(k)])) for a, b in folds]
         self.model_ = self._make_model(folds, features.shape[1])
         self.model_.fit(features, y)
 
@@ -174,7 +190,29 @@ class HogSvmClassifier(Classifier):
         return proba
 
     def _save_weights(self, directory: Path) -> None:
-        joblib.dump(self.model_, directory / _WEIGHTS_FILE, compress=3)
+        # The support vectors and principal axes are most of the file; as float32 it is half
+        # the size, and the probabilities change by less than 1e-5.
+        import copy
+
+        model = copy.deepcopy(self.model_)
+        _cast_large_arrays(model, np.float32)
+        joblib.dump(model, directory / _WEIGHTS_FILE, compress=3)
 
     def _load_weights(self, directory: Path) -> None:
-        self.model_ = joblib.load(directory / _WEIGHTS_FILE)
+        model = joblib.load(directory / _WEIGHTS_FILE)
+        _cast_large_arrays(model, np.float64)  # libsvm computes in float64
+        self.model_ = model
+
+
+#: The fitted arrays that grow with the training data or the feature size.
+_LARGE_ARRAYS = ("support_vectors_", "components_")
+
+
+def _cast_large_arrays(model, dtype) -> None:
+    """Cast the large fitted arrays of a calibrated HOG+SVM pipeline to ``dtype``, in place."""
+    for calibrated in getattr(model, "calibrated_classifiers_", []):
+        for _, step in calibrated.estimator.steps:
+            for name in _LARGE_ARRAYS:
+                value = getattr(step, name, None)
+                if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                    setattr(step, name, np.ascontiguousarray(value, dtype=dtype))

@@ -1,0 +1,348 @@
+"""The recipe of maskdet's bundled models (``maskdet/pretrained/*.maskdet``).
+
+Trains the default CNN and the HOG+SVM model on ``mask-faces`` plus the labelled face crops of
+``mask-scenes``, holding out a test part of both sources, and measures them there:
+
+* ``mask-faces`` test part (20 % of the files, seed 0: the split BENCHMARKS.md uses):
+  accuracy, and accuracy on the test images that have no near-copy in the training part;
+* ``mask-scenes`` test part (30 % of the photos, seed 0): accuracy of the labelled face crops
+  of at least 20 px (with vs without mask), and end to end -- the default face detector plus
+  the model on the photos, faces of at least 20 px, IoU >= 0.5.
+
+Usage (about 15 minutes on two CPU cores)::
+
+    python -m recipes.default_models ../shared/datasets --out maskdet/pretrained
+    python -m recipes.default_models ../shared/datasets --search   # how the settings were chosen
+
+The bundles record the split of each source (``metrics.training.sources``), so that
+``maskdet evaluate MODEL DATA --held-out`` measures exactly the held-out part again, and the
+recipe's measurements (``metrics.recipe``); ``metrics.json`` next to them collects those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maskdet.classifiers import Classifier, create_classifier
+from maskdet.data import Dataset, load_dataset
+from maskdet.detections import box_iou
+from maskdet.evaluation import evaluate_scenes, evaluate_with_predictions
+from maskdet.faces import FaceDetector, create_face_detector, crop_face, extract_faces
+from maskdet.images import read_image
+from maskdet.pipeline import MaskDetector
+from maskdet.training import source_split
+
+logger = logging.getLogger("recipes.default_models")
+
+SEED = 0
+FACES, SCENES = "mask-faces", "mask-scenes"
+TEST_SIZE = {FACES: 0.2, SCENES: 0.3}
+#: Scene faces count from this size (shorter side, px) in the scores, as in the issue's targets.
+EVAL_MIN_FACE = 20
+#: Scene faces below this size are left out of training: at 10 px a mask is a few pixels of
+#: colour, and such faces mostly add label noise.
+TRAIN_MIN_FACE = 10
+#: A face the detector finds in a training photo (IoU >= this with a labelled face) is also
+#: trained on, cut around the detector's box: at inference the classifier sees those boxes,
+#: which sit higher and tighter than the hand-drawn ones.
+DETECTOR_MATCH_IOU = 0.5
+#: mask_weared_incorrect (59 faces in mask-scenes, none in mask-faces) is not modelled.
+DROP = {"mask_weared_incorrect": None}
+
+#: The shipped settings. Input size and crop margin were chosen with ``--search`` on a
+#: validation part of the training data (see MODEL_CARD.md).
+CNN_PARAMS: dict[str, Any] = {
+    "architecture": "small", "image_size": 48, "margin": 0.2, "epochs": 40,
+    "augment": "robust", "class_weight": "balanced", "patience": 12, "random_state": SEED,
+}
+HOG_PARAMS: dict[str, Any] = {
+    "image_size": 48, "margin": 0.2, "augment_copies": 1, "class_weight": "balanced",
+    "random_state": SEED,
+}
+MODELS = {"cnn": ("cnn", CNN_PARAMS), "hog-svm": ("hog-svm", HOG_PARAMS)}
+
+
+@dataclass
+class Sources:
+    """The two data sources, split once into training and held-out test parts."""
+
+    faces_train: Dataset
+    faces_test: Dataset
+    scenes_train: Dataset
+    scenes_test: Dataset
+    entries: list[dict[str, Any]]
+
+
+def load_sources(data_dir: Path, scenes_dir: Path | None = None) -> Sources:
+    """Load ``mask-faces`` and ``mask-scenes`` and split each by file, with its seed.
+
+    ``data_dir`` holds both; or, with ``scenes_dir``, it is the mask-faces folder itself.
+    """
+    faces_dir = data_dir / FACES if scenes_dir is None else data_dir
+    faces = load_dataset(faces_dir)
+    scenes = load_dataset(scenes_dir or data_dir / SCENES)
+    faces_split, faces_entry = source_split(faces, TEST_SIZE[FACES], SEED)
+    scenes_split, scenes_entry = source_split(scenes, TEST_SIZE[SCENES], SEED)
+    return Sources(faces_split.train, faces_split.test, scenes_split.train, scenes_split.test,
+                   [faces_entry, scenes_entry])
+
+
+def detector_boxes(scenes: Dataset, detector: FaceDetector) -> dict[Path, np.ndarray]:
+    """The face detector's boxes (n, 4) for every photo of a VOC dataset."""
+    out = {}
+    for path in dict.fromkeys(scenes.paths):
+        out[path] = detector.detect(read_image(path)).boxes.astype(np.float64)
+    return out
+
+
+def scene_crops(scenes: Dataset, margin: float, boxes: dict[Path, np.ndarray] | None = None,
+                min_face: int = TRAIN_MIN_FACE) -> tuple[list[np.ndarray], np.ndarray]:
+    """Face crops of labelled scene faces of at least ``min_face`` px (mask_weared_incorrect
+    left out), plus, with ``boxes``, the crop around each detected box that matches one."""
+    kept = scenes.relabel(DROP)
+    kept = kept.subset(i for i, s in enumerate(kept.samples) if min(s.box[2:]) >= min_face)
+    crops = extract_faces(kept, margin=margin)
+    images, labels = list(crops.images), list(crops.labels)
+    if boxes is not None:
+        by_path: dict[Path, list] = {}
+        for s in kept.samples:
+            by_path.setdefault(s.path, []).append(s)
+        for path, samples in by_path.items():
+            found = boxes.get(path)
+            if found is None or not len(found):
+                continue
+            gt = np.array([s.box for s in samples], np.float64)
+            iou = box_iou(found, gt)
+            image = read_image(path)
+            for i, j in enumerate(iou.argmax(axis=1)):
+                if iou[i, j] >= DETECTOR_MATCH_IOU:
+                    images.append(crop_face(image, found[i], margin))
+                    labels.append(samples[j].label)
+    return images, np.array(labels, dtype=object)
+
+
+def training_set(sources_train: tuple[Dataset, Dataset], margin: float,
+                 boxes: dict[Path, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    faces_train, scenes_train = sources_train
+    faces = extract_faces(faces_train, margin=margin)
+    images, labels = scene_crops(scenes_train, margin, boxes)
+    return list(faces.images) + images, np.concatenate([faces.labels, labels])
+
+
+def near_copy_free(test: Dataset, train: Dataset) -> np.ndarray:
+    """Bool mask over ``test``'s samples: no near-copy (perceptual hash and thumbnail, as
+    ``maskdet analyze`` finds them) among ``train``'s images."""
+    from maskdet.analysis import near_duplicate_pairs, perceptual_hash, thumbnail
+
+    paths = list(test.paths) + list(train.paths)
+    images = [read_image(p) for p in paths]
+    pairs = near_duplicate_pairs([perceptual_hash(im) for im in images],
+                                 [thumbnail(im) for im in images])
+    n = len(test)
+    copied = {i if i < n else j for i, j, _ in pairs if (i < n) != (j < n)}
+    return np.array([i not in copied for i in range(n)], dtype=bool)
+
+
+def measure(classifier: Classifier, sources: Sources, detector: FaceDetector,
+            faces_clean: np.ndarray | None = None) -> dict[str, Any]:
+    """The held-out scores of a trained classifier on both sources."""
+    margin = classifier.preprocessing.margin
+    faces = extract_faces(sources.faces_test, margin=margin)
+    faces_metrics, proba, _ = evaluate_with_predictions(classifier, faces.images, faces.labels)
+    out: dict[str, Any] = {"mask_faces_test": _short(faces_metrics)}
+    if faces_clean is not None:
+        pred = classifier.classes_[proba.argmax(axis=1)]
+        right = pred == faces.labels
+        out["mask_faces_test"]["accuracy_without_near_copies"] = float(right[faces_clean].mean())
+        out["mask_faces_test"]["n_without_near_copies"] = int(faces_clean.sum())
+    images, labels = scene_crops(sources.scenes_test, margin, min_face=EVAL_MIN_FACE)
+    out["mask_scenes_test_crops"] = _short(
+        evaluate_with_predictions(classifier, images, labels)[0])
+    pipeline = MaskDetector(classifier, face_detector=detector, min_face=EVAL_MIN_FACE)
+    scenes = evaluate_scenes(pipeline, sources.scenes_test, min_face=EVAL_MIN_FACE)
+    out["mask_scenes_test_end_to_end"] = {
+        "images": scenes["images"], "iou": scenes["iou"], "min_face": EVAL_MIN_FACE,
+        "mean_ap": scenes["mean_ap"], "detector_recall": scenes["detector_recall"],
+        "per_class": scenes["per_class"]}
+    return out
+
+
+def _short(metrics: dict[str, Any]) -> dict[str, Any]:
+    keep = ("n", "accuracy", "balanced_accuracy", "roc_auc", "per_class", "confusion_matrix",
+            "ms_per_face")
+    return {k: metrics[k] for k in keep if k in metrics}
+
+
+def train_model(name: str, sources: Sources, boxes: dict[Path, np.ndarray],
+                params: dict[str, Any] | None = None) -> tuple[Classifier, dict[str, Any]]:
+    backend, defaults = MODELS[name]
+    params = {**defaults, **(params or {})}
+    classifier = create_classifier(backend, **params)
+    images, labels = training_set((sources.faces_train, sources.scenes_train),
+                                  float(params["margin"]), boxes)
+    start = time.perf_counter()
+    classifier.fit(images, labels)
+    counts = {str(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True))}
+    info = {"fit_seconds": round(time.perf_counter() - start, 1), "train_faces": len(images),
+            "train_counts": counts}
+    logger.info("%s: trained on %d faces in %.0f s", name, len(images), info["fit_seconds"])
+    return classifier, info
+
+
+def build(data_dir: Path, out: Path, names: list[str], detector: FaceDetector | None = None,
+          params: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Train, measure and save the bundled models; returns what ``metrics.json`` holds.
+
+    Args:
+        detector: the face detector of the end-to-end scores and of the detector crops
+            (default: YuNet, as ``maskdet detect`` uses it).
+        params: per model name, settings that replace the shipped ones (tests use tiny ones).
+    """
+    sources = load_sources(data_dir)
+    detector = detector or create_face_detector("yunet")
+    boxes = detector_boxes(sources.scenes_train, detector)
+    clean = near_copy_free(sources.faces_test, sources.faces_train)
+    logger.info("%d of %d mask-faces test images have no near-copy in the training part",
+                clean.sum(), len(clean))
+    out.mkdir(parents=True, exist_ok=True)
+    metrics_path = out / "metrics.json"
+    report = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    for name in names:
+        classifier, info = train_model(name, sources, boxes, (params or {}).get(name))
+        held_out = measure(classifier, sources, detector, clean)
+        recipe = {"script": "recipes/default_models.py", "seed": SEED, **info,
+                  "train_min_face": TRAIN_MIN_FACE, "eval_min_face": EVAL_MIN_FACE,
+                  "held_out": held_out}
+        classifier.save(out / f"{name}.maskdet",
+                        metrics={"training": {"sources": sources.entries}, "recipe": recipe})
+        report[name] = {"params": classifier.get_params(deep=False), **recipe}
+        logger.info("%s: %s", name, _headline(held_out))
+    metrics_path.write_text(json.dumps(report, indent=1, sort_keys=True, default=str) + "\n")
+    return report
+
+
+def _headline(m: dict[str, Any]) -> str:
+    e2e = m["mask_scenes_test_end_to_end"]["per_class"]["without_mask"]
+    return (f"mask-faces accuracy {m['mask_faces_test']['accuracy']:.4f}; scene crops balanced "
+            f"{m['mask_scenes_test_crops']['balanced_accuracy']:.4f}; end to end without_mask "
+            f"P {e2e['precision']:.3f} R {e2e['recall']:.3f}")
+
+
+# -- the search that chose the settings ---------------------------------------------------
+#: Fewer epochs than the shipped model: the search compares settings, at a third less time.
+SEARCH_EPOCHS = 25
+#: The settings compared by ``--search`` (each replaces part of the shipped settings).
+SEARCH_GRID: dict[str, list[dict[str, Any]]] = {
+    "cnn": [{"image_size": 32}, {"image_size": 48}, {"image_size": 64},
+            {"image_size": 48, "margin": 0.1}, {"image_size": 48, "margin": 0.3}],
+    "hog-svm": [{"augment_copies": 0}, {"augment_copies": 1},
+                {"augment_copies": 0, "pca_components": 100},
+                {"augment_copies": 0, "margin": 0.1}, {"augment_copies": 0, "margin": 0.3}],
+}
+
+
+def search(data_dir: Path, names: list[str],
+           grid: dict[str, list[dict[str, Any]]] | None = None) -> list[dict]:
+    """Train on the training parts less a validation part (10 % of mask-faces, 25 % of the
+    scene photos) with each setting of ``grid`` and score on that validation part; the
+    held-out test parts are not touched. Prints one JSON line per setting."""
+    from maskdet.data import split_dataset
+
+    sources = load_sources(data_dir)
+    faces = split_dataset(sources.faces_train, 0.1, 0.0, SEED + 1)
+    scenes = split_dataset(sources.scenes_train, 0.25, 0.0, SEED + 1)
+    inner = Sources(faces.train, faces.test, scenes.train, scenes.test, sources.entries)
+    detector = create_face_detector("yunet")
+    boxes = detector_boxes(inner.scenes_train, detector)
+    rows = []
+    for name in names:
+        for setting in (grid or SEARCH_GRID)[name]:
+            params = {"epochs": SEARCH_EPOCHS, **setting} if name == "cnn" else dict(setting)
+            classifier, info = train_model(name, inner, boxes, params)
+            m = measure(classifier, inner, detector)
+            e2e = m["mask_scenes_test_end_to_end"]["per_class"]["without_mask"]
+            row = {"model": name, **params, "fit_seconds": info["fit_seconds"],
+                   "faces_accuracy": m["mask_faces_test"]["accuracy"],
+                   "scene_crops_balanced": m["mask_scenes_test_crops"]["balanced_accuracy"],
+                   "e2e_without_precision": e2e["precision"],
+                   "e2e_without_recall": e2e["recall"],
+                   "e2e_mean_ap": m["mask_scenes_test_end_to_end"]["mean_ap"]}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
+
+
+def box_statistics(data_dir: Path) -> dict[str, Any]:
+    """How YuNet's own boxes differ from the labelled ones on the training photos of
+    mask-scenes: medians of the centre offset and the scale of the labelled box relative to
+    YuNet's (faces >= 20 px matched at IoU >= 0.3); ``maskdet.faces.YUNET_BOX_ADJUSTMENT``."""
+    from maskdet.evaluation import scene_ground_truth
+    from maskdet.faces import YuNetDetector
+
+    detector = YuNetDetector(box_adjustment=None)
+    rows = []
+    for path, gt, _ in scene_ground_truth(load_sources(data_dir).scenes_train):
+        found = detector.detect(read_image(path)).boxes.astype(np.float64)
+        found = found[found[:, 2:].min(axis=1) >= EVAL_MIN_FACE]
+        if not len(found) or not len(gt):
+            continue
+        iou = box_iou(found, gt)
+        for i, j in enumerate(iou.argmax(axis=1)):
+            if iou[i, j] >= 0.3:
+                (x, y, w, h), (gx, gy, gw, gh) = found[i], gt[j]
+                rows.append(((gx + gw / 2 - x - w / 2) / w, (gy + gh / 2 - y - h / 2) / h,
+                             gw / w, gh / h))
+    medians = np.median(np.array(rows), axis=0)
+    return {"faces": len(rows), "adjustment": [round(float(v), 3) for v in medians]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recipes.default_models",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("data", type=Path, help="folder holding mask-faces/ and mask-scenes/")
+    parser.add_argument("--out", type=Path, default=Path("maskdet/pretrained"),
+                        help="where the bundles and metrics.json go (default maskdet/pretrained)")
+    parser.add_argument("--only", choices=sorted(MODELS), action="append",
+                        help="build only this model (repeatable)")
+    parser.add_argument("--yunet", type=Path, default=None, metavar="ONNX",
+                        help="the YuNet model file (default: MASKDET_YUNET_MODEL, the cache, "
+                             "or DATA/../models/ when it holds one)")
+    parser.add_argument("--search", action="store_true",
+                        help="score image sizes and margins on a validation part instead")
+    parser.add_argument("--box-stats", action="store_true",
+                        help="measure how YuNet's boxes differ from the labelled ones instead")
+    parser.add_argument("--grid", type=json.loads, default=None, metavar="JSON",
+                        help='settings for --search, e.g. \'{"cnn": [{"image_size": 40}]}\' '
+                             "(default: SEARCH_GRID)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    for name in ("maskdet", "recipes"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    names = args.only or list(MODELS)
+    beside = sorted((args.data.parent / "models").glob("face_detection_yunet*.onnx"))
+    if args.yunet is not None:
+        os.environ["MASKDET_YUNET_MODEL"] = str(args.yunet)
+    elif beside and not os.environ.get("MASKDET_YUNET_MODEL"):
+        os.environ["MASKDET_YUNET_MODEL"] = str(beside[-1])
+    if args.box_stats:
+        print(json.dumps(box_statistics(args.data)))
+    elif args.search:
+        search(args.data, names, args.grid)
+    else:
+        build(args.data, args.out, names)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""The recipe of the bundled models (recipes/default_models.py), run on tiny synthetic sources,
+and the shipped bundles checked against the format it writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import maskdet
+from maskdet.data import load_dataset, split_dataset
+from maskdet.pretrained import PRETRAINED_DIR, PRETRAINED_MODELS
+from maskdet.training import held_out_part
+from recipes import default_models as recipe
+from tests.conftest import write_class_folders
+from tests.test_cli import SCENE_FACES, SMALL_BOX, write_voc_scenes
+
+TINY_HOG = {"image_size": 32, "augment_copies": 1}
+TINY_CNN = {"image_size": 32, "epochs": 2, "batch_size": 8, "validation_fraction": 0.0,
+            "threads": 1}
+
+
+class FixedDetector(maskdet.FaceDetector):
+    """Finds exactly the faces write_voc_scenes draws."""
+
+    name = "fixed"
+
+    def detect(self, image):
+        return maskdet.Detections(boxes=[box for box, _ in SCENE_FACES] + [SMALL_BOX],
+                                  face_scores=[0.9, 0.8, 0.7])
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("shared") / "datasets"
+    write_class_folders(root / recipe.FACES, per_class=15)
+    write_voc_scenes(root / recipe.SCENES, 10)
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pretrained")
+    report = recipe.build(data_dir, out, ["hog-svm"], detector=FixedDetector(),
+                          params={"hog-svm": TINY_HOG})
+    return out, report
+
+
+def keys(tree, depth=3):
+    """The nested key structure of a JSON-like dict, down to ``depth`` levels."""
+    if not isinstance(tree, dict) or depth == 0:
+        return None
+    return {k: keys(v, depth - 1) for k, v in tree.items()}
+
+
+def test_sources_are_split_per_source_and_recorded(data_dir):
+    sources = recipe.load_sources(data_dir)
+    faces, scenes = sources.entries
+    assert faces == {"name": "mask-faces", "layout": "folders", "files": 30, "test_size": 0.2,
+                     "seed": 0, "test_files": 6}
+    assert scenes["name"] == "mask-scenes" and scenes["files"] == 10
+    assert scenes["test_files"] == 3 and scenes["test_size"] == 0.3
+    expected = split_dataset(load_dataset(data_dir / "mask-scenes"), 0.3, 0.0, 0).test.paths
+    assert set(sources.scenes_test.paths) == set(expected)
+    assert not set(sources.scenes_test.paths) & set(sources.scenes_train.paths)
+
+
+def test_scene_crops_add_detector_boxes_and_leave_out_small_faces(data_dir):
+    sources = recipe.load_sources(data_dir)
+    photos = len(set(sources.scenes_train.paths))
+    boxes = recipe.detector_boxes(sources.scenes_train, FixedDetector())
+    images, labels = recipe.scene_crops(sources.scenes_train, 0.2, boxes)
+    # Two labelled faces of at least 10 px per photo (the 12 px one too), each also found
+    # by the detector: 3 labelled crops + 3 detector crops.
+    assert len(images) == 6 * photos
+    assert sorted(set(labels)) == ["with_mask", "without_mask"]
+    images, labels = recipe.scene_crops(sources.scenes_train, 0.2, min_face=20)
+    assert len(images) == 2 * photos and list(labels).count("with_mask") == photos
+
+
+def test_build_writes_bundles_with_sources_and_held_out_metrics(built, data_dir):
+    out, report = built
+    path = out / "hog-svm.maskdet"
+    manifest = maskdet.read_manifest(path)
+    metrics = manifest["metrics"]
+    assert [s["name"] for s in metrics["training"]["sources"]] == ["mask-faces", "mask-scenes"]
+    held = metrics["recipe"]["held_out"]
+    assert held["mask_faces_test"]["n"] == 6
+    assert held["mask_scenes_test_crops"]["n"] == 2 * 3  # two faces >= 20 px per test photo
+    e2e = held["mask_scenes_test_end_to_end"]
+    assert e2e["images"] == 3 and e2e["min_face"] == 20
+    assert e2e["per_class"]["without_mask"]["ground_truth"] == 3  # the 12 px faces ignored
+    # metrics.json holds the same numbers as the bundle.
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["hog-svm"]["held_out"] == json.loads(json.dumps(held))
+    assert saved == json.loads(json.dumps(report, default=str))
+    # The recorded split finds the held-out part again.
+    scenes = load_dataset(data_dir / "mask-scenes")
+    assert set(held_out_part(scenes, manifest).paths) == set(
+        recipe.load_sources(data_dir).scenes_test.paths)
+
+
+def test_build_cnn(data_dir, tmp_path):
+    pytest.importorskip("tensorflow", reason="the cnn model needs TensorFlow (maskdet[cnn])")
+    report = recipe.build(data_dir, tmp_path, ["cnn"], detector=FixedDetector(),
+                          params={"cnn": TINY_CNN})
+    clf = maskdet.load_classifier(tmp_path / "cnn.maskdet")
+    assert clf.get_params()["augment"] == "robust"
+    assert clf.get_params()["class_weight"] == "balanced"
+    assert report["cnn"]["held_out"]["mask_faces_test"]["n"] == 6
+
+
+@pytest.mark.parametrize("name", sorted(PRETRAINED_MODELS))
+def test_shipped_bundles_match_the_recipe(name, built):
+    """The bundles in the package were written by the recipe, with its settings."""
+    path = PRETRAINED_DIR / PRETRAINED_MODELS[name]
+    if not path.exists():
+        pytest.fail(f"{path} is missing: build it with python -m recipes.default_models")
+    limit_mb = {"cnn": 2.0, "hog-svm": 5.0}[name]
+    assert path.stat().st_size <= limit_mb * 1e6
+    manifest = maskdet.read_manifest(path)
+    backend, params = recipe.MODELS[name]
+    assert manifest["backend"] == backend
+    assert {k: manifest["params"][k] for k in params} == params
+    out, _ = built
+    format_ = maskdet.read_manifest(out / "hog-svm.maskdet")["metrics"]
+    assert keys(manifest["metrics"]["recipe"]) == keys(format_["recipe"])
+    assert keys(manifest["metrics"]["training"]) == keys(format_["training"])
+    assert [s["name"] for s in manifest["metrics"]["training"]["sources"]] == [
+        "mask-faces", "mask-scenes"]
+    shipped = json.loads((PRETRAINED_DIR / "metrics.json").read_text())
+    assert shipped[name]["held_out"] == manifest["metrics"]["recipe"]["held_out"]
