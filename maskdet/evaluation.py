@@ -274,13 +274,48 @@ class SceneResult:
     pred_scores: np.ndarray
 
 
+#: Precisions at which :func:`scene_detection_metrics` reports the best reachable recall.
+OPERATING_PRECISIONS = (0.8, 0.85, 0.9)
+
+
+def recall_at_precision(scores: Sequence[float], is_true_positive: Sequence[bool],
+                        n_ground_truth: int, min_precision: float
+                        ) -> tuple[float, float | None]:
+    """The highest recall reachable with precision >= ``min_precision`` by keeping only the
+    detections scored at least some threshold, and that threshold: ``(recall, threshold)``,
+    ``(0.0, None)`` when no threshold reaches the precision.
+
+    Example:
+        >>> recall_at_precision([0.9, 0.8, 0.7], [True, False, True], 3, 0.6)
+        (0.6666666666666666, 0.7)
+    """
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    order = np.argsort(-scores, kind="stable")
+    tp = np.asarray(is_true_positive, dtype=bool).reshape(-1)[order]
+    if n_ground_truth <= 0 or len(tp) == 0:
+        return 0.0, None
+    ctp = np.cumsum(tp)
+    precision = ctp / np.arange(1, len(tp) + 1)
+    # Only cut between different scores: equal scores are kept or dropped together.
+    last = np.r_[scores[order][1:] != scores[order][:-1], True]
+    ok = np.flatnonzero((precision >= min_precision) & last)
+    if not len(ok):
+        return 0.0, None
+    best = ok[np.argmax(ctp[ok])]
+    return float(ctp[best] / n_ground_truth), float(scores[order][best])
+
+
 def _prf(scores: list[float], tp: list[bool], n_gt: int) -> dict[str, Any]:
     n_tp = int(np.sum(tp))
     n_fp = len(tp) - n_tp
+    at = {}
+    for p in OPERATING_PRECISIONS:
+        recall, threshold = recall_at_precision(scores, tp, n_gt, p)
+        at[f"{p:g}"] = {"recall": recall, "threshold": threshold}
     return {"ground_truth": int(n_gt), "detections": len(tp), "tp": n_tp, "fp": n_fp,
             "precision": n_tp / len(tp) if tp else float("nan"),
             "recall": n_tp / n_gt if n_gt else float("nan"),
-            "ap": average_precision(scores, tp, n_gt)}
+            "ap": average_precision(scores, tp, n_gt), "recall_at_precision": at}
 
 
 def scene_detection_metrics(

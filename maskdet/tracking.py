@@ -260,7 +260,9 @@ class FaceTracker:
         """The tracks as :class:`~maskdet.detections.Detections` with ``track_ids`` (and the
         smoothed labels where every track has one)."""
         if not tracks:
-            empty = Detections.empty()
+            # Empty, but still tracked: track_ids is an empty array, not None.
+            empty = Detections(boxes=np.zeros((0, 4)), face_scores=np.zeros(0),
+                               track_ids=np.zeros(0, np.int64))
             if classes:
                 return empty.with_classification(np.zeros((0, len(classes))), tuple(classes))
             return empty

@@ -118,16 +118,6 @@ def test_clone_and_not_fitted(fitted, synthetic_faces):
         cnn.CnnClassifier().predict_proba(synthetic_faces[0][:2])
 
 
-def test_flip_test_averages_the_mirror_image(fitted, synthetic_faces, monkeypatch):
-    images = synthetic_faces[0][:10]
-    plain = fitted.predict_proba(images)
-    mirrored = fitted.predict_proba([np.ascontiguousarray(im[:, ::-1]) for im in images])
-    assert not np.allclose(plain, mirrored, atol=1e-3)
-    monkeypatch.setattr(fitted, "flip_test", True)
-    monkeypatch.setattr(cnn, "_PREDICT_CHUNK", 6)  # chunks of 3 faces and their mirrors
-    np.testing.assert_allclose(fitted.predict_proba(images), (plain + mirrored) / 2, atol=2e-3)
-
-
 def test_robust_augmentation_trains_and_repeats(synthetic_faces):
     images, labels = synthetic_faces
     params = {**TINY, "epochs": 2, "augment": "robust", "threads": 1}

@@ -16,11 +16,11 @@ from maskdet.data import parse_voc
 from maskdet.detections import Detections
 from maskdet.errors import DetectorUnavailableError
 from maskdet.faces import (
+    YUNET_BOX_ADJUSTMENT,
     YUNET_FILENAME,
     YUNET_URL,
     FaceDetector,
     HaarDetector,
-    YUNET_BOX_ADJUSTMENT,
     YuNetDetector,
     adjust_boxes,
     create_face_detector,

@@ -17,20 +17,21 @@ from maskdet.cli import main
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
-#: name -> metric -> floor. Measured values (recipe run of the shipped bundles) are in the
-#: comments; the floors leave about one test face's worth of slack plus a little noise.
+#: name -> metric -> floor. The measured values (the recipe's run of the shipped bundles) are
+#: in the comments; the floors leave room for a rebuild of the CNN, which is not bit-for-bit
+#: repeatable (a few faces either way), and for other library versions.
 FLOORS = {
     "cnn": {
-        "faces_accuracy": 0.975,  # measured 0.0
-        "scene_crops_balanced_accuracy": 0.90,  # measured 0.0
-        "end_to_end_without_mask_recall": 0.80,  # measured 0.0
-        "end_to_end_without_mask_precision": 0.80,  # measured 0.0
+        "faces_accuracy": 0.965,  # measured 0.973 (818 images)
+        "scene_crops_balanced_accuracy": 0.97,  # measured 0.996 (296 faces)
+        "end_to_end_without_mask_recall": 0.86,  # measured 0.909 (40 of 44)
+        "end_to_end_without_mask_precision": 0.78,  # measured 0.833 (8 false of 48)
     },
     "hog-svm": {
-        "faces_accuracy": 0.955,  # measured 0.0
-        "scene_crops_balanced_accuracy": 0.70,  # measured 0.0
-        "end_to_end_without_mask_recall": 0.50,  # measured 0.0
-        "end_to_end_without_mask_precision": 0.50,  # measured 0.0
+        "faces_accuracy": 0.935,  # measured 0.945
+        "scene_crops_balanced_accuracy": 0.80,  # measured 0.829
+        "end_to_end_without_mask_recall": 0.48,  # measured 0.545 (24 of 44)
+        "end_to_end_without_mask_precision": 0.70,  # measured 0.774 (7 false of 31)
     },
 }
 
@@ -58,7 +59,7 @@ def test_mask_faces_held_out_accuracy(model, faces_dir, capsys):
 def test_mask_scenes_held_out_crops(model, scenes_dir, capsys):
     result = evaluate(capsys, model, str(scenes_dir), "--min-face", "20",
                       "--map", "mask_weared_incorrect=")
-    assert result["held_out"]["files"] == 128
+    assert result["n"] == 296  # the faces >= 20 px of the 128 held-out photos
     assert result["balanced_accuracy"] >= FLOORS[model]["scene_crops_balanced_accuracy"]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import maskdet
@@ -99,6 +100,26 @@ def test_build_writes_bundles_with_sources_and_held_out_metrics(built, data_dir)
     scenes = load_dataset(data_dir / "mask-scenes")
     assert set(held_out_part(scenes, manifest).paths) == set(
         recipe.load_sources(data_dir).scenes_test.paths)
+
+
+def test_remeasure_rewrites_the_metrics_not_the_weights(built, data_dir, tmp_path):
+    import shutil
+
+    out, report = built
+    copy = tmp_path / "pretrained"
+    shutil.copytree(out, copy)
+    before = maskdet.load_classifier(copy / "hog-svm.maskdet")
+    again = recipe.remeasure(data_dir, copy, ["hog-svm"], detector=FixedDetector())
+    after = maskdet.load_classifier(copy / "hog-svm.maskdet")
+    def scores(held_out):  # all but the timings
+        return {part: {k: v for k, v in m.items() if k != "ms_per_face"}
+                for part, m in json.loads(json.dumps(held_out, default=str)).items()}
+
+    # The same model, the same numbers.
+    assert scores(again["hog-svm"]["held_out"]) == scores(report["hog-svm"]["held_out"])
+    assert after.metrics_["recipe"]["fit_seconds"] == before.metrics_["recipe"]["fit_seconds"]
+    faces = [np.full((40, 40, 3), v, np.uint8) for v in (30, 120, 200)]
+    np.testing.assert_allclose(after.predict_proba(faces), before.predict_proba(faces))
 
 
 def test_build_cnn(data_dir, tmp_path):

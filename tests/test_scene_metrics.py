@@ -12,6 +12,7 @@ from maskdet.evaluation import (
     average_precision,
     box_iou,
     match_detections,
+    recall_at_precision,
     scene_detection_metrics,
     size_bucket,
     size_bucket_names,
@@ -94,6 +95,19 @@ def test_average_precision_interpolates_precision():
     # interpolated: 1 up to recall 1/3, then 0.6 -> AP = 1/3 + 0.6 * 2/3.
     ap = average_precision([5, 4, 3, 2, 1], [True, False, False, True, True], 3)
     assert ap == pytest.approx(1 / 3 + 0.6 * 2 / 3)
+
+
+@pytest.mark.parametrize("scores, tp, n_gt, precision, expected", [
+    ([0.9, 0.8, 0.7, 0.6], [True, False, True, True], 4, 0.7, (0.75, 0.6)),   # 3 of 4 kept
+    ([0.9, 0.8, 0.7, 0.6], [True, False, True, True], 4, 0.9, (0.25, 0.9)),   # only the first
+    ([0.9, 0.8, 0.7, 0.6], [False, True, True, True], 4, 0.9, (0.0, None)),   # never reached
+    ([0.9, 0.5, 0.5], [True, True, False], 2, 0.9, (0.5, 0.9)),  # ties go together
+    ([], [], 3, 0.5, (0.0, None)),
+])
+def test_recall_at_precision(scores, tp, n_gt, precision, expected):
+    recall, threshold = recall_at_precision(scores, tp, n_gt, precision)
+    assert recall == pytest.approx(expected[0])
+    assert threshold == (None if expected[1] is None else pytest.approx(expected[1]))
 
 
 def test_average_precision_without_ground_truth_is_nan():

@@ -262,3 +262,13 @@ def test_a_failing_alert_callback_does_not_stop_the_stream(caplog):
     tracker.add_classification(track, BARE, CLASSES, 0, 0.0)
     assert len(monitor.check([track], 0, 0.0)) == 1
     assert "callback failed for track 1" in caplog.text
+
+
+def test_no_tracks_give_empty_track_ids():
+    """A frame without faces still has track ids: an empty array, like its boxes."""
+    from maskdet.tracking import FaceTracker
+
+    empty = FaceTracker.to_detections([], ("with_mask", "without_mask"))
+    assert len(empty) == 0 and empty.track_ids.tolist() == []
+    assert empty.classes == ("with_mask", "without_mask")
+    assert FaceTracker.to_detections([]).track_ids.shape == (0,)

@@ -263,9 +263,6 @@ class CnnClassifier(Classifier):
             shrunk, blurred, darkened, noisy, JPEG-compressed and partly covered, as faces in
             street photos are); ``False``: none.
         class_weight: None or ``"balanced"`` (weigh classes inversely to their frequency).
-        flip_test: average the probabilities of each face and its mirror image at
-            prediction (twice the work; faces are left-right symmetric, and the two views'
-            errors partly cancel).
         threads: TensorFlow intra- and inter-op threads (None: TensorFlow's default, all
             cores); takes effect only before TensorFlow first runs in the process.
         verbose: Keras' progress output (0: none, 1: bar, 2: a line per epoch).
@@ -300,7 +297,6 @@ class CnnClassifier(Classifier):
         patience: int = 10,
         augment: bool | str = True,
         class_weight: str | None = None,
-        flip_test: bool = False,
         threads: int | None = None,
         verbose: int = 0,
         random_state: int | None = 0,
@@ -315,7 +311,6 @@ class CnnClassifier(Classifier):
         self.patience = patience
         self.augment = augment
         self.class_weight = class_weight
-        self.flip_test = flip_test
         self.threads = threads
         self.verbose = verbose
         self.random_state = random_state
@@ -482,20 +477,19 @@ class CnnClassifier(Classifier):
     def _predict_inputs(self, inputs: np.ndarray) -> np.ndarray:
         if getattr(self, "_predict_fn", None) is None:
             self._predict_fn = _compiled_predict(self.model_, int(self._setting("image_size")))
-        chunk = _PREDICT_CHUNK // 2 if self.flip_test else _PREDICT_CHUNK
-        parts = []
-        for i in range(0, len(inputs), chunk):
-            batch = inputs[i:i + chunk]
-            if self.flip_test:
-                proba = self._predict_fn(np.concatenate([batch, batch[:, :, ::-1]])).numpy()
-                parts.append((proba[:len(batch)] + proba[len(batch):]) / 2)
-            else:
-                parts.append(self._predict_fn(batch).numpy())
+        parts = [self._predict_fn(inputs[i:i + _PREDICT_CHUNK]).numpy()
+                 for i in range(0, len(inputs), _PREDICT_CHUNK)]
         return np.concatenate(parts)
 
     # -- persistence ----------------------------------------------------------------------
     def _save_weights(self, directory: Path) -> None:
-        self.model_.save(directory / _WEIGHTS_FILE)
+        model = self.model_
+        if getattr(model, "optimizer", None) is not None:
+            # A copy without the optimizer: its state (two values per weight for AdamW) would
+            # triple the file, and a loaded model only predicts.
+            model = keras.models.clone_model(self.model_)
+            model.set_weights(self.model_.get_weights())
+        model.save(directory / _WEIGHTS_FILE)
 
     def _load_weights(self, directory: Path) -> None:
         self.model_ = keras.saving.load_model(directory / _WEIGHTS_FILE, compile=False)
