@@ -1,6 +1,9 @@
 """Find the faces in a photo, tell which wear masks, and save an annotated copy.
 
-    python examples/detect_photo.py model.maskdet street.jpg annotated.jpg
+    python examples/detect_photo.py street.jpg annotated.jpg [MODEL]
+
+MODEL is a bundled model's name (``cnn``, ``hog-svm``) or a bundle path; without it, the
+bundled default model.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ import sys
 import maskdet
 
 
-def main(model: str, photo: str, output: str) -> None:
-    detector = maskdet.MaskDetector(model, face_detector="auto")
+def main(photo: str, output: str, model: str | None = None) -> None:
+    detector = maskdet.MaskDetector(model)
     image = maskdet.read_image(photo)
     faces = detector.detect(image)
     for face in faces:
@@ -22,6 +25,6 @@ def main(model: str, photo: str, output: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
     main(*sys.argv[1:])
