@@ -8,8 +8,8 @@ Example:
     ...     print(face.box, face.label, face.score)
 
 Layers, each importing only those before it: ``data`` -> ``faces`` -> ``preprocessing`` ->
-``classifiers`` -> ``pretrained`` -> ``pipeline`` -> ``cli``. TensorFlow is imported only by
-the ``cnn`` backend.
+``augmentation`` -> ``classifiers`` -> ``pretrained`` -> ``pipeline`` -> ``cli``. TensorFlow is
+imported only by the ``cnn`` backend.
 """
 
 from __future__ import annotations

@@ -9,10 +9,12 @@ Trains the default CNN and the HOG+SVM model on ``mask-faces`` plus the labelled
   of at least 20 px (with vs without mask), and end to end -- the default face detector plus
   the model on the photos, faces of at least 20 px, IoU >= 0.5.
 
-Usage (about 15 minutes on two CPU cores)::
+Usage (about 13 minutes on two CPU cores)::
 
     python -m recipes.default_models ../shared/datasets --out maskdet/pretrained
-    python -m recipes.default_models ../shared/datasets --search   # how the settings were chosen
+    python -m recipes.default_models ../shared/datasets --search      # how settings were chosen
+    python -m recipes.default_models ../shared/datasets --remeasure   # new metrics, same models
+    python -m recipes.default_models ../shared/datasets --box-stats   # YuNet vs drawn boxes
 
 The bundles record the split of each source (``metrics.training.sources``), so that
 ``maskdet evaluate MODEL DATA --held-out`` measures exactly the held-out part again, and the
