@@ -81,6 +81,9 @@ def _expand_inputs(paths: Sequence[str]) -> Iterator[tuple[Path, bool]]:
 
 
 MODEL_HELP = "model bundle path or a bundled model name: cnn (default; needs TensorFlow) or hog-svm"
+MIN_CONFIDENCE_HELP = ("drop faces whose confidence (face score x the label's probability) is "
+                       "below C, for every label or per label (without_mask=0.8); default: the "
+                       "model's operating point (see maskdet info), 0 keeps every face")
 MODEL_ARG_HELP = "model bundle path or a bundled model name (cnn or hog-svm)"
 
 
@@ -206,7 +209,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from .pipeline import MaskDetector
 
     detector = MaskDetector(_load_model(args.model), face_detector=args.detector,
-                            min_face=args.min_face, min_face_score=args.min_face_score)
+                            min_face=args.min_face, min_face_score=args.min_face_score,
+                            min_confidence=args.min_confidence)
     save_dir = Path(args.save_dir) if args.save_dir else None
     if save_dir:
         save_dir.mkdir(parents=True, exist_ok=True)
@@ -239,7 +243,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .evaluation import dataset_summary, evaluate_with_predictions, format_metrics
 
-    for option, value in (("--detector", args.detector), ("--iou", args.iou)):
+    for option, value in (("--detector", args.detector), ("--iou", args.iou),
+                          ("--min-confidence", args.min_confidence)):
         if value is not None and not args.end_to_end:
             raise MaskdetError(f"{option} applies to --end-to-end evaluation only")
     if args.iou is not None and not 0 < args.iou <= 1:
@@ -303,18 +308,22 @@ def _evaluate_end_to_end(args: argparse.Namespace, clf, dataset, held_out) -> in
     from .pipeline import MaskDetector
 
     iou = 0.5 if args.iou is None else args.iou
-    detector = MaskDetector(clf, face_detector=args.detector or "auto", min_face=args.min_face)
+    detector = MaskDetector(clf, face_detector=args.detector or "auto", min_face=args.min_face,
+                            min_confidence=args.min_confidence)
     metrics = evaluate_scenes(detector, dataset, iou=iou, progress=_progress(args),
                               min_face=args.min_face)
     name = getattr(detector.face_detector, "name", type(detector.face_detector).__name__)
     if args.json:
         _print_json(_json_safe({"model": args.model, "data": dataset_summary(dataset),
-                                "detector": name, **metrics,
+                                "detector": name, "min_confidence": detector.min_confidence,
+                                **metrics,
                                 **({"held_out": held_out} if held_out else {})}))
         return EXIT_OK
     print(f"{args.model} on {args.data} (voc, end to end with the {name} face detector"
           + (", held-out part" if held_out else "")
-          + (f", faces >= {args.min_face} px" if args.min_face else "") + "):")
+          + (f", faces >= {args.min_face} px" if args.min_face else "")
+          + "".join(f", {label} confidence >= {value:g}"
+                    for label, value in detector.min_confidence.items()) + "):")
     print(format_scene_metrics(metrics))
     return EXIT_OK
 
@@ -368,6 +377,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         if test:
             print(f"  held-out accuracy {test['accuracy']:.4f} "
                   f"(balanced {test['balanced_accuracy']:.4f}, {test['n']} faces)")
+        point = (manifest.get("metrics") or {}).get("operating_point") or {}
+        if point.get("min_confidence"):
+            floors = ", ".join(f"{label} >= {value:.3f}"
+                               for label, value in point["min_confidence"].items())
+            print(f"  operating point: confidence {floors}"
+                  + (f" ({point['note']})" if point.get("note") else ""))
     return EXIT_OK
 
 
@@ -383,6 +398,17 @@ def cmd_backends(args: argparse.Namespace) -> int:
     print("bundled models: " + (", ".join(f"{m} (default)" if m == default else m
                                           for m in models) or "none"))
     return EXIT_OK
+
+
+def _min_confidence(text: str) -> float | dict[str, float]:
+    """``--min-confidence``: ``C`` for every label, or ``LABEL=C[,LABEL=C]``."""
+    try:
+        if "=" not in text:
+            return float(text)
+        return {k: float(v) for k, v in _key_values(text.split(","), "--min-confidence").items()}
+    except (ValueError, MaskdetError):
+        raise argparse.ArgumentTypeError(
+            f"must be a number or LABEL=NUMBER[,LABEL=NUMBER], got {text!r}") from None
 
 
 def _positive_int(text: str) -> int:
@@ -541,6 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ignore faces smaller than PX")
     p.add_argument("--min-face-score", type=float, default=0.0, metavar="S",
                    help="ignore faces with a detector score below S")
+    p.add_argument("--min-confidence", type=_min_confidence, default=None, metavar="C",
+                   help=MIN_CONFIDENCE_HELP)
     p.add_argument("--save-dir", metavar="DIR", help="write annotated copies here")
     p.set_defaults(func=cmd_detect)
 
@@ -563,6 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iou", type=float, default=None, metavar="T",
                    help="--end-to-end: overlap (IoU) a detection needs to match a face "
                         "(default 0.5)")
+    p.add_argument("--min-confidence", type=_min_confidence, default=None, metavar="C",
+                   help="--end-to-end: " + MIN_CONFIDENCE_HELP)
     p.add_argument("--held-out", action="store_true",
                    help="evaluate only on the part of DATA the model never trained on (as "
                         "recorded in the model)")

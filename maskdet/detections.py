@@ -173,6 +173,14 @@ class Detections:
         return clipped[keep]
 
     @property
+    def confidences(self) -> np.ndarray | None:
+        """Face score times the label's probability, shape (n,): how sure the whole pipeline
+        is of each labelled face (None before classification). Detections are ranked by it in
+        the end-to-end scores, and :class:`~maskdet.pipeline.MaskDetector`'s
+        ``min_confidence`` thresholds it."""
+        return None if self.scores is None else self.face_scores * self.scores
+
+    @property
     def area(self) -> np.ndarray:
         return self.boxes[:, 2].astype(np.int64) * self.boxes[:, 3]
 

@@ -305,6 +305,29 @@ def recall_at_precision(scores: Sequence[float], is_true_positive: Sequence[bool
     return float(ctp[best] / n_ground_truth), float(scores[order][best])
 
 
+def precision_lower_bound(tp: int, n: int, confidence: float = 0.9) -> float:
+    """A one-sided lower confidence bound of a precision ``tp / n`` (Wilson score interval):
+    the precision is at least this with probability ``confidence``; 0 when ``n`` is 0.
+
+    On a few dozen validation faces a precision of 20/22 is no evidence of a precision of
+    0.85 (the bound is 0.80): choosing an operating point on the bound, not on the observed
+    value, keeps small validation sets from picking a threshold that holds only by luck.
+
+    Example:
+        >>> round(precision_lower_bound(18, 18), 3), round(precision_lower_bound(20, 22), 3)
+        (0.916, 0.8)
+    """
+    from statistics import NormalDist
+
+    if n <= 0:
+        return 0.0
+    z = NormalDist().inv_cdf(confidence)
+    p = tp / n
+    centre = p + z * z / (2 * n)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float((centre - spread) / (1 + z * z / n))
+
+
 def _prf(scores: list[float], tp: list[bool], n_gt: int) -> dict[str, Any]:
     n_tp = int(np.sum(tp))
     n_fp = len(tp) - n_tp
@@ -423,7 +446,7 @@ def scene_detection_metrics(
 def evaluate_scenes(
     detector: Any, dataset: Dataset, iou: float = 0.5,
     size_buckets: Sequence[int] = DEFAULT_SIZE_BUCKETS, progress: bool = False,
-    min_face: int = 0,
+    min_face: int = 0, keep_results: bool = False,
 ) -> dict[str, Any]:
     """Run a :class:`~maskdet.pipeline.MaskDetector` on the photos of a VOC dataset and score
     it with :func:`scene_detection_metrics` (detections ranked by face score times the
@@ -438,6 +461,8 @@ def evaluate_scenes(
             :func:`scene_detection_metrics`). The detector should drop smaller faces itself,
             ``MaskDetector(min_face=min_face)``; a detector whose ``min_face`` differs is a
             ``ValueError``.
+        keep_results: also return the :class:`SceneResult` of every photo in ``results``
+            (to score the same detections again, at other thresholds, without rerunning).
     """
     from tqdm.auto import tqdm
 
@@ -457,9 +482,11 @@ def evaluate_scenes(
             continue
         faces = detector.detect(image)
         results.append(SceneResult(gt_boxes, gt_labels, faces.boxes, faces.labels,
-                                   faces.face_scores * faces.scores))
+                                   faces.confidences))
     out = scene_detection_metrics(results, detector.classes, iou, size_buckets, min_face)
     out["skipped"] = skipped
+    if keep_results:
+        out["results"] = results
     return out
 
 

@@ -34,6 +34,12 @@ class MaskDetector:
             ``"yunet"``, ``"haar"``).
         min_face: ignore faces whose shorter side is below this many pixels.
         min_face_score: ignore faces the detector is less sure of than this.
+        min_confidence: drop classified faces whose confidence (face score times the
+            label's probability, :attr:`Detections.confidences`) is below this: one value
+            for every label, or a value per label (``{"without_mask": 0.8}``; labels not
+            named keep everything). None: the model's recommended operating point, stored in
+            its bundle (see :func:`operating_point`), else nothing is dropped. 0 keeps every
+            face.
 
     Example:
         >>> detector = MaskDetector()  # doctest: +SKIP
@@ -47,11 +53,15 @@ class MaskDetector:
         face_detector: FaceDetector | str = "auto",
         min_face: int = 0,
         min_face_score: float = 0.0,
+        min_confidence: float | Mapping[str, float] | None = None,
     ) -> None:
         self.classifier = load_model(classifier)
         self.face_detector = create_face_detector(face_detector)
         self.min_face = min_face
         self.min_face_score = min_face_score
+        if min_confidence is None:
+            min_confidence = operating_point(self.classifier)
+        self.min_confidence = _per_label(min_confidence, self.classes)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -79,11 +89,42 @@ class MaskDetector:
         if (not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3
                 or image.shape[2] != 3):
             raise ValueError("image must be a uint8 BGR array of shape (H, W, 3)")
-        return self.classify(image, self.find_faces(image))
+        faces = self.classify(image, self.find_faces(image))
+        if self.min_confidence and len(faces):
+            floor = np.array([self.min_confidence.get(str(label), 0.0) for label in faces.labels])
+            faces = faces[faces.confidences >= floor]
+        return faces
 
     def annotate(self, image: np.ndarray, detections: Detections, **kwargs) -> np.ndarray:
         """A copy of ``image`` with labelled boxes; see :func:`annotate`."""
         return annotate(image, detections, **kwargs)
+
+
+def operating_point(classifier: Classifier) -> dict[str, float]:
+    """The minimum confidence per label that a model's bundle recommends (empty: none).
+
+    The recipe of the bundled models chooses it on validation photos for a precision of
+    unmasked faces (see MODEL_CARD.md) and stores it in the manifest's
+    ``metrics.operating_point.min_confidence``.
+    """
+    point = getattr(classifier, "metrics_", {}).get("operating_point") or {}
+    return {str(k): float(v) for k, v in (point.get("min_confidence") or {}).items()}
+
+
+def _per_label(min_confidence: float | Mapping[str, float],
+               classes: tuple[str, ...]) -> dict[str, float]:
+    if isinstance(min_confidence, Mapping):
+        values = {str(k): float(v) for k, v in min_confidence.items()}
+        unknown = sorted(set(values) - set(classes))
+        if unknown:
+            raise ValueError(f"min_confidence names labels the model does not have: {unknown} "
+                             f"(its classes: {list(classes)})")
+    else:
+        values = dict.fromkeys(classes, float(min_confidence))
+    for label, value in values.items():
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"min_confidence must be between 0 and 1, got {value} for {label!r}")
+    return {k: v for k, v in values.items() if v > 0}
 
 
 def annotate(

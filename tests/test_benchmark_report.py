@@ -59,3 +59,35 @@ def test_benchmark_medians_reads_pytest_benchmark_json():
         ("detect", "yunet", "640x480"): 0.005,
         ("frame", "hog-svm-rbf"): 0.03,
     }
+
+
+def _class(precision, recall, at=None, ap=0.9):
+    at = at or {p: {"recall": recall, "threshold": None} for p in ("0.8", "0.85", "0.9")}
+    return {"precision": precision, "recall": recall, "ap": ap, "recall_at_precision": at}
+
+
+def test_bundled_section_shows_the_operating_point_and_the_whole_curve():
+    from benchmarks.report import bundled_section
+
+    curve = {"0.8": {"recall": 0.9, "threshold": 0.41}, "0.85": {"recall": 0.864,
+             "threshold": 0.7}, "0.9": {"recall": 0.5, "threshold": None}}
+    held_out = {
+        "mask_faces_test": {"n": 818, "accuracy": 0.97, "accuracy_without_near_copies": 0.96,
+                            "n_without_near_copies": 736},
+        "mask_scenes_test_crops": {"n": 296, "balanced_accuracy": 0.99, "per_class": {
+            "with_mask": {"recall": 0.99}, "without_mask": {"recall": 1.0}}},
+        "mask_scenes_test_end_to_end": {"images": 128, "mean_ap": 0.8, "per_class": {
+            "without_mask": _class(0.905, 0.864), "with_mask": _class(0.96, 0.84)}},
+        "mask_scenes_test_end_to_end_all_faces": {"images": 128, "mean_ap": 0.87, "per_class": {
+            "without_mask": _class(0.833, 0.909, curve, ap=0.88),
+            "with_mask": _class(0.96, 0.84)}},
+    }
+    bundled = {"cnn": {"held_out": held_out, "bytes": 480_000, "image_size": 64, "margin": 0.2,
+                       "ms_one": 2.0, "ms_batch": 0.8,
+                       "operating_point": {"without_mask": 0.7234}}}
+    text = "\n".join(bundled_section(bundled))
+    rows = [line for line in text.splitlines() if line.startswith("| cnn")]
+    assert len(rows) == 2
+    assert "without_mask >= 0.723" in rows[0] and "0.905 / 0.864" in rows[0]
+    assert rows[1].split(" | ")[1:] == ["0.833 / 0.909", "0.900 (>= 0.41)", "0.864 (>= 0.70)",
+                                        "0.500", "0.880", "0.870 |"]

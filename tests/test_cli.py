@@ -99,6 +99,10 @@ def test_classify_skips_bad_file_and_keeps_the_rest(model, tmp_path, capsys):
         (["evaluate", "MODEL", "DATA", "--held-out"],
          "the model records no held-out part of a dataset named 'faces'"),
         (["evaluate", "MODEL", "DATA", "--iou", "0.3"], "--iou applies to --end-to-end"),
+        (["evaluate", "MODEL", "DATA", "--min-confidence", "0.5"],
+         "--min-confidence applies to --end-to-end"),
+        (["detect", "x.jpg", "--model", "MODEL", "--min-confidence", "no_mask=0.5"],
+         "min_confidence names labels the model does not have: ['no_mask']"),
         (["info", "cnn"], "the bundled cnn model is not installed"),
         (["evaluate", "MODEL", "no/such/dir"], "no/such/dir: no such dataset folder"),
         (["train", "no/such/dir", "--out", "m.maskdet"], "no such dataset folder"),
@@ -158,6 +162,44 @@ def test_detect_with_fake_scene(model, tmp_path, capsys, monkeypatch):
     assert line["faces"][0]["face_score"] == pytest.approx(0.9)
     annotated = cv2.imread(str(save_dir / "scene.png"))
     assert annotated.shape == scene.shape and not np.array_equal(annotated, scene)
+
+
+@pytest.mark.parametrize(
+    ("option", "kept"),
+    [([], [0, 1]), (["--min-confidence", "0.75"], [0]),
+     (["--min-confidence", "without_mask=0.99,with_mask=0.2"], [0]),
+     (["--min-confidence", "with_mask=0.99"], [1])],
+)
+def test_detect_min_confidence(model, tmp_path, capsys, monkeypatch, option, kept):
+    from maskdet import faces
+    from maskdet.classifiers import base
+    from maskdet.detections import Detections
+
+    boxes = [(20, 40, 96, 96), (180, 60, 96, 96)]
+    path = tmp_path / "scene.png"
+    cv2.imwrite(str(path), np.full((240, 320, 3), 90, np.uint8))
+
+    class Fixed(faces.FaceDetector):
+        name = "fixed"
+
+        def detect(self, image):
+            return Detections(boxes=boxes, face_scores=[0.9, 0.8])
+
+    monkeypatch.setitem(faces.DETECTORS, "haar", Fixed)
+    monkeypatch.setattr(base.Classifier, "predict_proba",
+                        lambda self, X: np.array([[0.9, 0.1], [0.2, 0.8]], np.float32))
+    code, out, err = run(capsys, "detect", path, "--model", model, "--detector", "haar",
+                         "--json", *option)
+    assert code == 0, err
+    assert [f["box"] for f in json.loads(out)["faces"]] == [list(boxes[i]) for i in kept]
+
+
+@pytest.mark.parametrize("value", ["high", "without_mask=", "=0.5"])
+def test_detect_rejects_a_bad_min_confidence(model, capsys, value):
+    with pytest.raises(SystemExit) as info:
+        main(["detect", "x.jpg", "--model", str(model), "--min-confidence", value])
+    assert info.value.code == 2
+    assert "must be a number or LABEL=NUMBER" in capsys.readouterr().err
 
 
 def test_evaluate_class_folders_json(model, tmp_path, capsys):
@@ -313,7 +355,7 @@ def test_evaluate_end_to_end_json(model, tmp_path, capsys, fixed_detector):
     assert code == 0, err
     m = json.loads(out)  # strict JSON: no NaN
     assert m["detector"] == "fixed" and m["images"] == 2 and m["iou"] == 0.5
-    assert m["min_face"] == 0 and m["ignored_small"] == {}
+    assert m["min_face"] == 0 and m["ignored_small"] == {} and m["min_confidence"] == {}
     assert m["ground_truth"] == {"with_mask": 2, "without_mask": 4}
     assert m["detector_recall"] == {"with_mask": 1.0, "without_mask": 1.0}
     # Three detections a photo, each labelled with one class.
@@ -332,6 +374,22 @@ def test_evaluate_end_to_end_json(model, tmp_path, capsys, fixed_detector):
         assert pc["precision"] == pc["recall"] == pc["ap"] == 1.0
     assert m["mean_ap"] == 1.0
     assert m["by_size"]["<20"]["detector_recall"] == {"with_mask": None, "without_mask": None}
+
+
+def test_evaluate_end_to_end_min_confidence(model, tmp_path, capsys, fixed_detector):
+    voc = write_voc_scenes(tmp_path / "scenes", 2)
+    # The fixed detector's face scores are at most 0.9: nothing reaches 0.95.
+    code, out, err = run(capsys, "evaluate", model, voc, "--end-to-end", "--detector", "haar",
+                         "--json", "--min-confidence", "0.95")
+    assert code == 0, err
+    m = json.loads(out)
+    assert m["min_confidence"] == {"with_mask": 0.95, "without_mask": 0.95}
+    assert sum(c["detections"] for c in m["per_class"].values()) == 0
+    assert m["per_class"]["without_mask"]["recall"] == 0.0
+    code, out, err = run(capsys, "evaluate", model, voc, "--end-to-end", "--detector", "haar",
+                         "--min-confidence", "without_mask=0.95")
+    assert code == 0, err
+    assert out.splitlines()[0].endswith(", without_mask confidence >= 0.95):")
 
 
 def test_evaluate_end_to_end_table(model, tmp_path, capsys, fixed_detector):

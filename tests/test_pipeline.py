@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import synthetic_face
@@ -294,3 +296,70 @@ def test_mask_detector_annotate(classifier, photo):
     detector = MaskDetector(classifier, face_detector=FixedDetector([(50, 100, 80, 90)]))
     dets = classified([(50, 100, 80, 90)], ["without_mask"])
     np.testing.assert_array_equal(detector.annotate(photo, dets), annotate(photo, dets))
+
+
+# -- the operating point: min_confidence ------------------------------------------------------
+
+CONFIDENCE_BOXES = [(10, 10, 50, 50), (100, 10, 50, 50), (200, 10, 50, 50), (300, 10, 50, 50)]
+CONFIDENCE_FACE_SCORES = [0.9, 0.9, 0.5, 1.0]
+#: labels with, without, without, without; confidences 0.855, 0.72, 0.45, 0.6
+CONFIDENCE_PROBA = np.array([[0.95, 0.05], [0.2, 0.8], [0.1, 0.9], [0.4, 0.6]], np.float32)
+
+
+def detect_with_fixed_probabilities(classifier, monkeypatch, **options):
+    monkeypatch.setattr(classifier, "predict_proba",
+                        lambda X: CONFIDENCE_PROBA[: len(X)], raising=False)
+    detector = MaskDetector(classifier, FixedDetector(CONFIDENCE_BOXES, CONFIDENCE_FACE_SCORES),
+                            **options)
+    image = np.zeros((80, 400, 3), np.uint8)
+    return detector, detector.detect(image)
+
+
+@pytest.mark.parametrize(
+    ("min_confidence", "kept"),
+    [
+        (0, [0, 1, 2, 3]),
+        (0.5, [0, 1, 3]),
+        (0.7, [0, 1]),
+        (0.86, []),
+        ({"without_mask": 0.7}, [0, 1]),
+        ({"without_mask": 0.5}, [0, 1, 3]),
+        ({"with_mask": 0.9}, [1, 2, 3]),
+    ],
+)
+def test_min_confidence_drops_faces_below_it_per_label(classifier, monkeypatch, min_confidence,
+                                                       kept):
+    _, found = detect_with_fixed_probabilities(classifier, monkeypatch,
+                                               min_confidence=min_confidence)
+    assert found.boxes.tolist() == [list(CONFIDENCE_BOXES[i]) for i in kept]
+    expected = [0.855, 0.72, 0.45, 0.6]
+    np.testing.assert_allclose(found.confidences, [expected[i] for i in kept], rtol=1e-5)
+
+
+def test_default_min_confidence_is_the_models_operating_point(classifier, monkeypatch,
+                                                              tmp_path):
+    from maskdet.pipeline import operating_point
+
+    assert operating_point(classifier) == {}
+    _, found = detect_with_fixed_probabilities(classifier, monkeypatch)
+    assert len(found) == 4  # no operating point: nothing is dropped
+
+    classifier.metrics_["operating_point"] = {"min_confidence": {"without_mask": 0.7}}
+    reloaded = load_classifier(classifier.save(tmp_path / "m.maskdet"))
+    assert operating_point(reloaded) == {"without_mask": 0.7}
+    detector, found = detect_with_fixed_probabilities(reloaded, monkeypatch)
+    assert detector.min_confidence == {"without_mask": 0.7}
+    assert found.boxes.tolist() == [list(CONFIDENCE_BOXES[i]) for i in (0, 1)]
+    _, everything = detect_with_fixed_probabilities(reloaded, monkeypatch, min_confidence=0)
+    assert len(everything) == 4
+
+
+@pytest.mark.parametrize(
+    ("min_confidence", "message"),
+    [({"no_mask": 0.5}, "labels the model does not have: ['no_mask']"),
+     (1.5, "between 0 and 1, got 1.5"),
+     ({"without_mask": -0.1}, "between 0 and 1, got -0.1 for 'without_mask'")],
+)
+def test_min_confidence_rejects_bad_values(classifier, min_confidence, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        MaskDetector(classifier, FixedDetector([]), min_confidence=min_confidence)

@@ -89,9 +89,17 @@ def test_build_writes_bundles_with_sources_and_held_out_metrics(built, data_dir)
     held = metrics["recipe"]["held_out"]
     assert held["mask_faces_test"]["n"] == 6
     assert held["mask_scenes_test_crops"]["n"] == 2 * 3  # two faces >= 20 px per test photo
-    e2e = held["mask_scenes_test_end_to_end"]
-    assert e2e["images"] == 3 and e2e["min_face"] == 20
-    assert e2e["per_class"]["without_mask"]["ground_truth"] == 3  # the 12 px faces ignored
+    for part in ("mask_scenes_test_end_to_end", "mask_scenes_test_end_to_end_all_faces"):
+        e2e = held[part]
+        assert e2e["images"] == 3 and e2e["min_face"] == 20
+        assert e2e["per_class"]["without_mask"]["ground_truth"] == 3  # 12 px faces ignored
+    # The operating point, chosen on validation photos, is what MaskDetector applies.
+    point = metrics["operating_point"]
+    assert set(point) <= {"min_confidence", "note", "validation"}
+    assert held["mask_scenes_test_end_to_end"]["min_confidence"] == point.get(
+        "min_confidence", {})
+    assert held["mask_scenes_test_end_to_end_all_faces"]["min_confidence"] == {}
+    assert report["hog-svm"]["operating_point"] == point
     # metrics.json holds the same numbers as the bundle.
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["hog-svm"]["held_out"] == json.loads(json.dumps(held))
@@ -100,6 +108,41 @@ def test_build_writes_bundles_with_sources_and_held_out_metrics(built, data_dir)
     scenes = load_dataset(data_dir / "mask-scenes")
     assert set(held_out_part(scenes, manifest).paths) == set(
         recipe.load_sources(data_dir).scenes_test.paths)
+
+
+class TwoFaces(maskdet.FaceDetector):
+    """Finds the two faces of SCENE_FACES: the masked one with score 0.9, the other 0.8."""
+
+    name = "two-faces"
+
+    def detect(self, image):
+        return maskdet.Detections(boxes=[box for box, _ in SCENE_FACES], face_scores=[0.9, 0.8])
+
+
+def test_operating_point_is_the_lowest_confidence_reaching_the_precision(built, data_dir,
+                                                                          monkeypatch):
+    out, _ = built
+    classifier = maskdet.load_classifier(out / "hog-svm.maskdet")
+    # Both faces called unmasked: the masked one (a false positive) at confidence 0.9 x 0.6,
+    # the unmasked one at 0.8 x 0.9.
+    monkeypatch.setattr(classifier, "predict_proba",
+                        lambda X: np.array([[0.4, 0.6], [0.1, 0.9]], np.float32)[: len(X)])
+    photos = load_dataset(data_dir / recipe.SCENES)
+    point = recipe.choose_operating_point(classifier, photos, TwoFaces())
+    assert point["min_confidence"] == {"without_mask": 0.63}  # between 0.54 and 0.72
+    validation = point["validation"]
+    assert validation["images"] == 10 and validation["recall"] == 1.0
+    assert validation["precision"] == 1.0 and validation["all_faces"]["precision"] == 0.5
+    # 10 of 10 right: a precision of at least 0.859 with 90 % confidence.
+    assert validation["precision_lower_bound"] == pytest.approx(0.8589, abs=1e-4)
+    # At the operating point the false positives are gone, end to end.
+    e2e = recipe.end_to_end(classifier, photos, TwoFaces(), point["min_confidence"])
+    assert e2e["per_class"]["without_mask"]["precision"] == 1.0
+    assert e2e["per_class"]["without_mask"]["tp"] == 10
+    # No confidence reaches the precision when the false positive is the more certain one.
+    monkeypatch.setattr(classifier, "predict_proba",
+                        lambda X: np.array([[0.01, 0.99], [0.3, 0.7]], np.float32)[: len(X)])
+    assert recipe.choose_operating_point(classifier, photos, TwoFaces()) == {}
 
 
 def test_remeasure_rewrites_the_metrics_not_the_weights(built, data_dir, tmp_path):
@@ -148,6 +191,11 @@ def test_shipped_bundles_match_the_recipe(name, built):
     format_ = maskdet.read_manifest(out / "hog-svm.maskdet")["metrics"]
     assert keys(manifest["metrics"]["recipe"]) == keys(format_["recipe"])
     assert keys(manifest["metrics"]["training"]) == keys(format_["training"])
+    # The operating point the recipe chose, in the format MaskDetector reads.
+    point = manifest["metrics"]["operating_point"]
+    assert set(point) <= {"min_confidence", "note", "validation"}
+    assert all(label in manifest["classes"] and 0 < value < 1
+               for label, value in point.get("min_confidence", {}).items())
     assert [s["name"] for s in manifest["metrics"]["training"]["sources"]] == [
         "mask-faces", "mask-scenes"]
     shipped = json.loads((PRETRAINED_DIR / "metrics.json").read_text())

@@ -311,3 +311,21 @@ def test_evaluate_scenes_with_min_face(tmp_path):
     assert everything["detector_recall"] == {"with_mask": 1.0, "without_mask": 1.0}
     with pytest.raises(ValueError, match="drops faces below 0 px but min_face is 11"):
         evaluate_scenes(Stub(0), dataset, min_face=11)
+
+
+@pytest.mark.parametrize(
+    ("tp", "n", "confidence", "expected"),
+    [(18, 18, 0.9, 0.9164), (20, 22, 0.9, 0.7997), (10, 10, 0.9, 0.8589),
+     (85, 100, 0.5, 0.85), (0, 5, 0.9, 0.0), (0, 0, 0.9, 0.0), (900, 1000, 0.95, 0.8833)],
+)
+def test_precision_lower_bound_is_the_wilson_bound(tp, n, confidence, expected):
+    from maskdet.evaluation import precision_lower_bound
+
+    assert precision_lower_bound(tp, n, confidence) == pytest.approx(expected, abs=1e-4)
+
+
+def test_precision_lower_bound_grows_with_evidence():
+    from maskdet.evaluation import precision_lower_bound
+
+    bounds = [precision_lower_bound(9 * k, 10 * k) for k in (1, 3, 10, 100)]
+    assert bounds == sorted(bounds) and 0.88 < bounds[-1] < 0.9

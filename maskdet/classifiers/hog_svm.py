@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import joblib
 import numpy as np
 
@@ -15,6 +16,20 @@ from .base import Classifier
 #: Below this many images HOG runs in-process: worker start-up would cost more than it saves.
 _PARALLEL_MIN = 512
 _WEIGHTS_FILE = "model.joblib"
+
+
+def color_layout(images: np.ndarray, grid: int) -> np.ndarray:
+    """The mean colour (CIE Lab) of each cell of a ``grid`` x ``grid`` split of BGR ``uint8``
+    faces (n, size, size, 3) -> (n, grid * grid * 3), scaled to 0-1.
+
+    HOG sees only the gray gradients; where a mask sits, the lower face is one flat colour
+    (often white, blue or black) instead of skin, which a coarse colour layout captures.
+    """
+    out = np.empty((len(images), grid * grid * 3), np.float32)
+    for i, image in enumerate(images):
+        lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
+        out[i] = cv2.resize(lab, (grid, grid), interpolation=cv2.INTER_AREA).reshape(-1)
+    return out / 255.0
 
 
 def hog_features(
@@ -51,7 +66,8 @@ def hog_features(
 
 
 class HogSvmClassifier(Classifier):
-    """Histogram-of-oriented-gradients features of the gray face, scaled, then an SVM.
+    """Histogram-of-oriented-gradients features of the gray face (optionally with a coarse
+    colour layout), scaled, then an SVM.
 
     The defaults were chosen on the stratified 80/20 split of ``mask-faces``: 48 px faces,
     8 px cells, 12 orientations, mirrored training copies and 200 principal components reached
@@ -73,6 +89,9 @@ class HogSvmClassifier(Classifier):
         augment_copies: also train on this many randomly degraded copies of every face
             (:class:`~maskdet.augmentation.FaceAugmenter`: smaller, blurred, darker, turned,
             partly covered), for photos unlike the training faces.
+        color_grid: also describe the face's colours, as the mean colour of each cell of a
+            ``color_grid`` x ``color_grid`` grid (see :func:`color_layout`); 0 (the default):
+            HOG of the gray face alone.
         pca_components: reduce the HOG features to this many principal components before
             the SVM (faster training and prediction), or None to keep them all.
         class_weight: None or ``"balanced"`` for unbalanced classes.
@@ -100,6 +119,7 @@ class HogSvmClassifier(Classifier):
         calibration_cv: int = 3,
         flip_augment: bool = True,
         augment_copies: int = 0,
+        color_grid: int = 0,
         pca_components: int | None = 200,
         class_weight: str | None = None,
         margin: float = DEFAULT_MARGIN,
@@ -116,6 +136,7 @@ class HogSvmClassifier(Classifier):
         self.calibration_cv = calibration_cv
         self.flip_augment = flip_augment
         self.augment_copies = augment_copies
+        self.color_grid = color_grid
         self.pca_components = pca_components
         self.class_weight = class_weight
         self.margin = margin
@@ -124,11 +145,18 @@ class HogSvmClassifier(Classifier):
 
     @property
     def preprocessing(self) -> Preprocessing:
-        return Preprocessing(size=int(self.image_size), color="gray", margin=float(self.margin))
+        color = "bgr" if self.color_grid else "gray"
+        return Preprocessing(size=int(self.image_size), color=color, margin=float(self.margin))
 
     def _features(self, inputs: np.ndarray) -> np.ndarray:
-        return hog_features(inputs, self.orientations, self.pixels_per_cell,
-                            self.cells_per_block, n_jobs=self.n_jobs)
+        gray = inputs
+        if inputs.ndim == 4:
+            gray = np.stack([cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) for image in inputs])
+        features = hog_features(gray, self.orientations, self.pixels_per_cell,
+                                self.cells_per_block, n_jobs=self.n_jobs)
+        if self.color_grid:
+            features = np.hstack([features, color_layout(inputs, int(self.color_grid))])
+        return features
 
     def _make_model(self, folds: list[tuple[np.ndarray, np.ndarray]], n_features: int):
         from sklearn.calibration import CalibratedClassifierCV
