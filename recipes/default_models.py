@@ -231,15 +231,15 @@ def choose_operating_point(classifier: Classifier, photos: Dataset,
     results = evaluate_scenes(pipeline, photos, min_face=EVAL_MIN_FACE,
                               keep_results=True)["results"]
     label = "without_mask"
-    confidences = sorted({float(s) for r in results
-                          for s, l in zip(r.pred_scores, r.pred_labels) if l == label})
-    for below, at in zip([0.0, *confidences], confidences):
-        kept = [replace(r, **dict(zip(("pred_boxes", "pred_labels", "pred_scores"),
-                                      _drop_below(r, label, at)))) for r in results]
+    confidences = sorted({float(score) for r in results
+                          for score, name in zip(r.pred_scores, r.pred_labels) if name == label})
+    for i, threshold in enumerate(confidences):
+        kept = [_drop_below(r, label, threshold) for r in results]
         curve = scene_detection_metrics(kept, pipeline.classes,
                                         min_face=EVAL_MIN_FACE)["per_class"][label]
         bound = precision_lower_bound(curve["tp"], curve["detections"], OPERATING_CONFIDENCE)
         if bound >= OPERATING_PRECISION:
+            below = confidences[i - 1] if i else 0.0
             break
     else:
         logger.warning("no confidence reaches precision %.2f of %s on the validation photos",
@@ -250,7 +250,7 @@ def choose_operating_point(classifier: Classifier, photos: Dataset,
     return {
         # Halfway between the last face dropped and the first kept, as a decision tree
         # places its splits.
-        "min_confidence": {label: round((below + at) / 2, 4)},
+        "min_confidence": {label: round((below + threshold) / 2, 4)},
         "note": f"chosen on validation photos: {label} precision >= {OPERATING_PRECISION:g} "
                 f"with {OPERATING_CONFIDENCE:.0%} confidence",
         "validation": {"images": len(results), "ground_truth": curve["ground_truth"],
@@ -260,9 +260,11 @@ def choose_operating_point(classifier: Classifier, photos: Dataset,
     }
 
 
-def _drop_below(result: SceneResult, label: str, threshold: float):
+def _drop_below(result: SceneResult, label: str, threshold: float) -> SceneResult:
+    """``result`` without the detections labelled ``label`` scored below ``threshold``."""
     keep = ~((result.pred_labels == label) & (result.pred_scores < threshold))
-    return result.pred_boxes[keep], result.pred_labels[keep], result.pred_scores[keep]
+    return replace(result, pred_boxes=result.pred_boxes[keep],
+                   pred_labels=result.pred_labels[keep], pred_scores=result.pred_scores[keep])
 
 
 def _short(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -396,8 +398,9 @@ SEARCH_GRID: dict[str, list[dict[str, Any]]] = {
 def search(data_dir: Path, names: list[str],
            grid: dict[str, list[dict[str, Any]]] | None = None) -> list[dict]:
     """Train on the training parts less the validation part (VALIDATION_SIZE: 10 % of
-    mask-faces, 25 % of the scene photos) with each setting of ``grid`` and score on that validation part; the
-    held-out test parts are not touched. Prints one JSON line per setting."""
+    mask-faces, 25 % of the scene photos) with each setting of ``grid`` and score on that
+    validation part; the held-out test parts are not touched. Prints one JSON line per
+    setting."""
     inner = validation_sources(load_sources(data_dir))
     detector = create_face_detector("yunet")
     boxes = detector_boxes(inner.scenes_train, detector)
