@@ -264,7 +264,9 @@ class SceneResult:
     """Ground truth and labelled detections of one image, for :func:`scene_detection_metrics`.
 
     Boxes are ``x, y, w, h`` arrays of shape (n, 4); ``pred_scores`` rank the detections
-    (e.g. the face score times the label's probability).
+    (e.g. the face score times the label's probability). ``found_boxes``: every face the
+    face detector found, for its recall, when the labelled detections are fewer (a
+    confidence threshold dropped some); None: the same as ``pred_boxes``.
     """
 
     gt_boxes: np.ndarray
@@ -272,6 +274,7 @@ class SceneResult:
     pred_boxes: np.ndarray
     pred_labels: np.ndarray
     pred_scores: np.ndarray
+    found_boxes: np.ndarray | None = None
 
 
 #: Precisions at which :func:`scene_detection_metrics` reports the best reachable recall.
@@ -349,7 +352,8 @@ def scene_detection_metrics(
 
     * ``detector_recall[label]``: the share of ground-truth faces of each label (every label,
       including those not in ``classes``) that some detection overlaps with IoU >= ``iou``,
-      whatever its predicted label; overall and by face size.
+      whatever its predicted label (of ``found_boxes`` where given: the face detector's
+      recall before a confidence threshold); overall and by face size.
     * ``per_class[c]``: precision, recall and AP (all-point, see :func:`average_precision`) of
       the detections labelled ``c`` against the ground-truth faces of class ``c``, matched
       with :func:`match_detections` image by image. Ground-truth faces whose label is not in
@@ -391,7 +395,11 @@ def scene_detection_metrics(
         gt_bucket = [size_bucket(min(w, h), size_buckets) for _, _, w, h in gt_boxes]
         counted = gt_boxes[:, 2:].min(axis=1) >= min_face  # the rest is too small: ignored
         ignored_small.update(str(label) for label in gt_labels[~counted])
-        found = ((box_iou(gt_boxes, pred_boxes).max(axis=1) >= iou) if len(pred_boxes)
+        found_boxes = pred_boxes
+        if r.found_boxes is not None:
+            found_boxes = np.asarray(r.found_boxes, dtype=np.float64).reshape(-1, 4)
+            found_boxes = found_boxes[found_boxes[:, 2:].min(axis=1) >= min_face]
+        found = ((box_iou(gt_boxes, found_boxes).max(axis=1) >= iou) if len(found_boxes)
                  else np.zeros(len(gt_boxes), bool))
         for label, bucket, hit, count in zip(gt_labels, gt_bucket, found, counted):
             if not count:
@@ -480,9 +488,15 @@ def evaluate_scenes(
         except Exception as exc:  # noqa: BLE001 -- batch work skips a bad photo
             skipped.append((str(path), str(exc)))
             continue
-        faces = detector.detect(image)
-        results.append(SceneResult(gt_boxes, gt_labels, faces.boxes, faces.labels,
-                                   faces.confidences))
+        if hasattr(detector, "keep_confident"):  # a MaskDetector: the detector's own recall too
+            found = detector.classify(image, detector.find_faces(image))
+            faces = detector.keep_confident(found)
+            results.append(SceneResult(gt_boxes, gt_labels, faces.boxes, faces.labels,
+                                       faces.confidences, found.boxes))
+        else:
+            faces = detector.detect(image)
+            results.append(SceneResult(gt_boxes, gt_labels, faces.boxes, faces.labels,
+                                       faces.confidences))
     out = scene_detection_metrics(results, detector.classes, iou, size_buckets, min_face)
     out["skipped"] = skipped
     if keep_results:

@@ -89,11 +89,14 @@ class MaskDetector:
         if (not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3
                 or image.shape[2] != 3):
             raise ValueError("image must be a uint8 BGR array of shape (H, W, 3)")
-        faces = self.classify(image, self.find_faces(image))
-        if self.min_confidence and len(faces):
-            floor = np.array([self.min_confidence.get(str(label), 0.0) for label in faces.labels])
-            faces = faces[faces.confidences >= floor]
-        return faces
+        return self.keep_confident(self.classify(image, self.find_faces(image)))
+
+    def keep_confident(self, faces: Detections) -> Detections:
+        """The classified ``faces`` whose confidence reaches ``min_confidence`` for their label."""
+        if not self.min_confidence or not len(faces):
+            return faces
+        floor = np.array([self.min_confidence.get(str(label), 0.0) for label in faces.labels])
+        return faces[faces.confidences >= floor]
 
     def annotate(self, image: np.ndarray, detections: Detections, **kwargs) -> np.ndarray:
         """A copy of ``image`` with labelled boxes; see :func:`annotate`."""

@@ -386,6 +386,8 @@ def test_evaluate_end_to_end_min_confidence(model, tmp_path, capsys, fixed_detec
     assert m["min_confidence"] == {"with_mask": 0.95, "without_mask": 0.95}
     assert sum(c["detections"] for c in m["per_class"].values()) == 0
     assert m["per_class"]["without_mask"]["recall"] == 0.0
+    # The face detector found every face; the threshold dropped them after it.
+    assert m["detector_recall"] == {"with_mask": 1.0, "without_mask": 1.0}
     code, out, err = run(capsys, "evaluate", model, voc, "--end-to-end", "--detector", "haar",
                          "--min-confidence", "without_mask=0.95")
     assert code == 0, err

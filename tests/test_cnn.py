@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 pytest.importorskip("tensorflow", reason="the cnn backend needs TensorFlow (maskdet[cnn])")
 
+import h5py  # noqa: E402  (installed with TensorFlow)
 from sklearn.base import clone  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
@@ -99,6 +101,9 @@ def test_save_load_identical_probabilities(fitted, synthetic_faces, tmp_path):
     assert manifest["metrics"]["history"]["loss"] == pytest.approx(fitted.history_["loss"])
     with zipfile.ZipFile(path) as zf:
         assert "weights/model.keras" in zf.namelist()
+        weights = zipfile.ZipFile(io.BytesIO(zf.read("weights/model.keras")))
+        h5 = h5py.File(io.BytesIO(weights.read("model.weights.h5")), "r")
+        assert "layers" in h5 and "optimizer" not in h5  # no optimizer state in the bundle
 
 
 def test_chunked_prediction_matches_one_batch(fitted, synthetic_faces, monkeypatch):

@@ -329,3 +329,19 @@ def test_precision_lower_bound_grows_with_evidence():
 
     bounds = [precision_lower_bound(9 * k, 10 * k) for k in (1, 3, 10, 100)]
     assert bounds == sorted(bounds) and 0.88 < bounds[-1] < 0.9
+
+
+def test_detector_recall_counts_the_faces_found_before_a_confidence_threshold():
+    from maskdet.evaluation import SceneResult, scene_detection_metrics
+
+    gt = np.array([[0, 0, 40, 40], [100, 0, 40, 40]], float)
+    labels = np.array(["with_mask", "without_mask"], object)
+    # The detector found both faces; a confidence threshold dropped the unmasked one.
+    kept = SceneResult(gt, labels, gt[:1], labels[:1], np.array([0.9]), found_boxes=gt)
+    m = scene_detection_metrics([kept], ["with_mask", "without_mask"])
+    assert m["detector_recall"] == {"with_mask": 1.0, "without_mask": 1.0}
+    assert m["per_class"]["without_mask"]["recall"] == 0.0
+    # Without found_boxes the labelled detections are all the detector found.
+    plain = SceneResult(gt, labels, gt[:1], labels[:1], np.array([0.9]))
+    assert scene_detection_metrics([plain], ["with_mask", "without_mask"])[
+        "detector_recall"] == {"with_mask": 1.0, "without_mask": 0.0}

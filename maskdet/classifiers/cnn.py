@@ -485,9 +485,10 @@ class CnnClassifier(Classifier):
     def _save_weights(self, directory: Path) -> None:
         model = self.model_
         if getattr(model, "optimizer", None) is not None:
-            # A copy without the optimizer: its state (two values per weight for AdamW) would
-            # triple the file, and a loaded model only predicts.
-            model = keras.models.clone_model(self.model_)
+            # An uncompiled copy: the optimizer state (two values per weight for AdamW) would
+            # triple the file, and a loaded model only predicts. Rebuilt from the config, as
+            # keras.models.clone_model keeps the compiled optimizer.
+            model = keras.Model.from_config(self.model_.get_config())
             model.set_weights(self.model_.get_weights())
         model.save(directory / _WEIGHTS_FILE)
 
