@@ -391,6 +391,9 @@ SEARCH_GRID: dict[str, list[dict[str, Any]]] = {
           for g in (4, 6, 8, 10, 12, 16)),
         {"augment_copies": 1, "pca_components": 200, "margin": 0.1, "color_grid": 8},
         {"augment_copies": 1, "pca_components": 100, "margin": 0.2, "color_grid": 8},
+        # around the shipped settings (color_grid 8, one copy, PCA 100, margin 0.1)
+        {"C": 3}, {"C": 30}, {"image_size": 64}, {"pca_components": 150},
+        {"augment_copies": 2},
     ],
 }
 
