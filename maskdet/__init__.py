@@ -44,6 +44,7 @@ from .faces import (
     create_face_detector,
     crop_face,
     extract_faces,
+    frame_face,
 )
 from .images import read_image
 from .pipeline import MaskDetector, annotate
@@ -96,6 +97,7 @@ __all__ = [
     "crop_face",
     "evaluate_classifier",
     "extract_faces",
+    "frame_face",
     "load_classifier",
     "load_dataset",
     "load_image_folder",

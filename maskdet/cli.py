@@ -113,10 +113,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     params = {k: _parse_value(v) for k, v in _key_values(args.param, "--param").items()}
     detector = create_face_detector(args.detect_faces) if args.detect_faces else None
+    framing = create_face_detector(args.frame_faces) if args.frame_faces else None
     result = train(
         args.data, backend=args.backend, params=params, test_size=args.test_size,
         validation_size=args.validation_size, seed=args.seed, min_face=args.min_face,
-        label_map=_label_map(args.map), face_detector=detector, out=args.out,
+        label_map=_label_map(args.map), face_detector=detector, framing=framing, out=args.out,
         progress=_progress(args))
     clf = result.classifier
     summary = {
@@ -153,11 +154,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from .errors import ImageReadError
+    from .faces import frame_face
     from .images import read_image
 
     clf = _load_model(args.model)
     classes = [str(c) for c in clf.classes_]
     inputs = list(_expand_inputs(args.paths))
+    framing = _framing_or_whole(clf)
     failed = 0
     batch: list[tuple[Path, Any]] = []
 
@@ -176,17 +179,35 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     for path, _direct in tqdm(inputs, desc="classifying", unit="img", disable=not _progress(args)):
         try:
-            batch.append((path, read_image(path)))
+            image = read_image(path)
         except ImageReadError as exc:
             failed += 1
             logger.error("%s", exc)
             continue
+        if framing is not None:
+            faces = framing.detect(image).clip(image.shape[1], image.shape[0])
+            image = frame_face(image, faces, clf.preprocessing.margin)
+        batch.append((path, image))
         if len(batch) >= 64:
             flush()
     flush()
     if failed and len(inputs) > 1:
         logger.warning("%d of %d images could not be read (skipped)", failed, len(inputs))
     return EXIT_ERROR if failed or not inputs else EXIT_OK
+
+
+def _framing_or_whole(clf) -> Any:
+    """The detector to frame face images with as the model's training did, or None (whole
+    images) when it did not frame them or the detector cannot be had here."""
+    from .errors import DetectorUnavailableError
+    from .training import framing_detector
+
+    try:
+        return framing_detector(clf)
+    except DetectorUnavailableError as exc:
+        logger.warning("classifying the images whole: the model was trained on images framed "
+                       "on their face, but %s", exc)
+        return None
 
 
 def _unique_output(save_dir: Path, path: Path, used: set[str]) -> Path:
@@ -277,8 +298,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.end_to_end:
         return _evaluate_end_to_end(args, clf, dataset, held_out)
     from .faces import extract_faces
+    from .training import framing_detector
 
-    crops = extract_faces(dataset, margin=clf.preprocessing.margin, progress=_progress(args))
+    # Frame class-folder images as the model's were framed in training (if they were).
+    framing = framing_detector(clf) if dataset.layout != "voc" else None
+    crops = extract_faces(dataset, margin=clf.preprocessing.margin, framing=framing,
+                          progress=_progress(args))
     if not len(crops):
         raise MaskdetError(f"{args.data}: no readable faces to evaluate")
     metrics, proba, _ = evaluate_with_predictions(clf, crops.images, crops.labels)
@@ -374,6 +399,10 @@ def cmd_info(args: argparse.Namespace) -> int:
               f"{manifest.get('versions', {}).get('maskdet', '?')}")
         print(f"  params {json.dumps(manifest['params'])}")
         print(f"  preprocessing {json.dumps(manifest['preprocessing'])}")
+        framing = ((manifest.get("metrics") or {}).get("training") or {}).get("framing")
+        if framing:
+            print(f"  class-folder images framed on the face {framing} finds (see maskdet "
+                  "train --frame-faces)")
         if test:
             print(f"  held-out accuracy {test['accuracy']:.4f} "
                   f"(balanced {test['balanced_accuracy']:.4f}, {test['n']} faces)")
@@ -543,16 +572,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="VOC data: leave out faces smaller than PX")
     p.add_argument("--map", action="append", metavar="FROM=TO",
                    help="rename a class (FROM= drops it), e.g. mask_weared_incorrect=with_mask")
-    p.add_argument("--detect-faces", metavar="DETECTOR", default=None,
-                   help="crop class-folder images to the face found by DETECTOR instead of "
-                        "using them whole (images without a face are left out)")
+    whole = p.add_mutually_exclusive_group()
+    whole.add_argument("--detect-faces", metavar="DETECTOR", default=None,
+                       help="crop class-folder images to the face found by DETECTOR instead of "
+                            "using them whole (images without a face are left out)")
+    whole.add_argument("--frame-faces", metavar="DETECTOR", default=None,
+                       help="frame class-folder images on the face found by DETECTOR: faces in "
+                            "group or street photos are cropped, close-ups centred on the face, "
+                            "images without a face kept whole (evaluate does the same)")
     p.add_argument("--report", metavar="DIR", default=None,
                    help="write a visual report of the held-out test part into DIR (HTML, "
                         "PNGs, metrics.json)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("classify", parents=[common], help="classify face images",
-                       description="Classify face crops (files or folders of them).")
+                       description="Classify face crops (files or folders of them). A "
+                                   "model trained on images framed on their face (maskdet "
+                                   "info) frames each image the same way first.")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--model", "-m", metavar="MODEL", default=None, help=MODEL_HELP)
     p.set_defaults(func=cmd_classify)

@@ -55,6 +55,7 @@ def train(
     face_detector: FaceDetector | None = None,
     out: str | os.PathLike | None = None,
     progress: bool = False,
+    framing: FaceDetector | None = None,
 ) -> TrainingResult:
     """Train a classifier on labelled faces and measure it on a held-out part.
 
@@ -70,6 +71,9 @@ def train(
             whole (images without a face are left out; the detection rate per class is
             reported).
         out: where to save the model bundle, if given.
+        framing: frame class-folder images on the face this detector finds
+            (:func:`~maskdet.faces.frame_face`; every image is kept). Recorded in the bundle,
+            so that evaluating the model frames them the same way (:func:`framing_detector`).
     """
     dataset = data if isinstance(data, Dataset) else load_datasets(data, min_face, label_map)
     classifier = (create_classifier(backend, **(params or {})) if isinstance(backend, str)
@@ -79,7 +83,8 @@ def train(
 
     def crops(part: Dataset, what: str) -> FaceCrops:
         logger.info("reading %d %s faces", len(part), what)
-        return extract_faces(part, margin=margin, detector=face_detector, progress=progress)
+        return extract_faces(part, margin=margin, detector=face_detector, framing=framing,
+                             progress=progress)
 
     train_crops = crops(split.train, "training")
     start = time.perf_counter()
@@ -98,6 +103,8 @@ def train(
     }
     if train_crops.detection_rate is not None:
         info["detection_rate"] = train_crops.detection_rate
+    if framing is not None:
+        info["framing"] = framing.name
     test_metrics = test_crops = test_proba = None
     if len(split.test):
         test_crops = crops(split.test, "test")
@@ -109,6 +116,19 @@ def train(
     else:
         classifier.metrics_ = {**classifier.metrics_, **metrics}
     return TrainingResult(classifier, split, test_metrics, info, test_crops, test_proba)
+
+
+def framing_detector(classifier: Classifier) -> FaceDetector | None:
+    """The face detector the classifier's class-folder images were framed with in training
+    (``metrics.training.framing``), created again; None when they were used whole.
+
+    Raises:
+        DetectorUnavailableError: the detector cannot be created here (no YuNet model).
+    """
+    from .faces import create_face_detector
+
+    name = ((getattr(classifier, "metrics_", None) or {}).get("training") or {}).get("framing")
+    return None if name is None else create_face_detector(name)
 
 
 def _accepts_validation(classifier: Classifier) -> bool:

@@ -11,6 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
+from maskdet.detections import Detections
+from maskdet.faces import FaceDetector
+
 FACES_ENV = "MASKDET_TEST_FACES"  # ../shared/datasets/mask-faces
 SCENES_ENV = "MASKDET_TEST_SCENES"  # ../shared/datasets/mask-scenes
 YUNET_ENV = "MASKDET_YUNET_MODEL"  # ../shared/models/face_detection_yunet_2026may.onnx
@@ -130,3 +133,21 @@ def trained_model(tmp_path_factory, synthetic_faces) -> Path:
     path = tmp_path_factory.mktemp("model") / "synthetic.maskdet"
     maskdet.create_classifier("hog-svm", image_size=48).fit(images, labels).save(path)
     return path
+
+
+class MarkerDetector(FaceDetector):
+    """Finds a face where the top-left pixel is white: the box stored in pixels (0, 1..4),
+    blue channel, after a weak 8 x 8 decoy at the corner."""
+
+    name = "marker"
+
+    def __init__(self):
+        self.calls = 0
+
+    def detect(self, image):
+        self.calls += 1
+        if image[0, 0].tolist() != [255, 255, 255]:
+            return Detections.empty()
+        x, y, w, h = (int(v) for v in image[0, 1:5, 0])
+        # a weak decoy box, then the real one: the most confident face must be used
+        return Detections(boxes=[[0, 0, 8, 8], [x, y, w, h]], face_scores=[0.3, 0.9])

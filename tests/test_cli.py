@@ -468,3 +468,82 @@ def test_evaluate_held_out_end_to_end(model, tmp_path, capsys, fixed_detector):
     assert m["held_out"] == {"files": 2, "faces": 6}
     assert m["images"] == 2
     assert m["ground_truth"] == {"with_mask": 2, "without_mask": 4}
+
+
+def write_face_in_photo_folders(root: Path, per_class: int, seed: int) -> Path:
+    """Class folders of 160 px photos, each with a 40 px drawn face somewhere on a noisy
+    background; the top-left pixels carry the face box for MarkerDetector."""
+    rng = np.random.default_rng(seed)
+    for label in ("with_mask", "without_mask"):
+        (root / label).mkdir(parents=True)
+        for i in range(per_class):
+            photo = rng.integers(0, 256, (160, 160, 3), dtype=np.uint8)
+            x, y = (int(v) for v in rng.integers(8, 112, 2))
+            photo[y:y + 40, x:x + 40] = synthetic_face(label, rng, size=40)
+            photo[0, :5] = 0
+            photo[0, 0] = 255
+            photo[0, 1:5, 0] = (x, y, 40, 40)
+            assert cv2.imwrite(str(root / label / f"{i:02d}.png"), photo)
+    return root
+
+
+def test_train_frame_faces_and_evaluate_frames_the_same_way(tmp_path, capsys, monkeypatch):
+    from maskdet import faces
+    from maskdet.classifiers import load_classifier
+    from maskdet.data import load_dataset
+    from maskdet.errors import DetectorUnavailableError
+    from tests.conftest import MarkerDetector
+
+    create = faces.create_face_detector
+    monkeypatch.setattr(faces, "create_face_detector",
+                        lambda name, **kw: MarkerDetector() if name == "marker" else
+                        create(name, **kw))
+    data = write_face_in_photo_folders(tmp_path / "photos", per_class=30, seed=3)
+    model = tmp_path / "framed.maskdet"
+    code, out, err = run(capsys, "train", data, "--out", model, "--frame-faces", "marker",
+                         "-p", "image_size=32", "-p", "margin=0.1", "--json",
+                         "--test-size", "0.25")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["training"]["framing"] == "marker"
+    assert result["test"]["accuracy"] >= 0.9
+    assert load_classifier(model).metrics_["training"]["framing"] == "marker"
+    code, out, err = run(capsys, "info", model)
+    assert code == 0 and "framed on the face marker finds" in out
+
+    # evaluate frames the photos as training did; whole, the same model sees 8 px faces
+    code, out, err = run(capsys, "evaluate", model, data, "--held-out", "--json")
+    assert code == 1 and "no held-out part" in err  # (train records no sources: by design)
+    code, out, err = run(capsys, "evaluate", model, data, "--json")
+    assert code == 0, err
+    framed = json.loads(out)["accuracy"]
+    assert framed >= 0.9
+    clf = load_classifier(model)
+    whole = faces.extract_faces(load_dataset(data))
+    assert np.mean(clf.predict(whole.images) == whole.labels) < framed - 0.15
+    # classify frames each photo too
+    code, out, err = run(capsys, "classify", data / "with_mask", data / "without_mask",
+                         "--model", model, "--json")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 60
+    assert np.mean([Path(r["path"]).parent.name == r["label"] for r in rows]) >= 0.9
+
+    # Without the detector, classify says so in one line and goes on with whole images;
+    # evaluate, a measurement, stops with a clear error instead.
+    def unavailable(name, **kw):
+        raise DetectorUnavailableError(f"{name}: no model here")
+
+    monkeypatch.setattr(faces, "create_face_detector", unavailable)
+    code, out, err = run(capsys, "classify", data / "with_mask" / "00.png", "--model", model)
+    assert code == 0 and out.startswith(str(data / "with_mask" / "00.png"))
+    assert "classifying the images whole" in err and "marker: no model here" in err
+    code, out, err = run(capsys, "evaluate", model, data)
+    assert code == 1 and out == ""
+    assert err.strip() == "maskdet: error: marker: no model here"
+
+    with pytest.raises(SystemExit) as info:
+        main(["train", str(data), "--out", str(tmp_path / "x.maskdet"),
+              "--frame-faces", "marker", "--detect-faces", "marker"])
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err

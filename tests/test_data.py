@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import synthetic_face, write_class_folders
+from conftest import MarkerDetector, synthetic_face, write_class_folders
 
 from maskdet.data import (
     Dataset,
@@ -27,7 +27,12 @@ from maskdet.data import (
 )
 from maskdet.detections import Detections
 from maskdet.errors import DatasetError
-from maskdet.faces import FaceDetector, crop_face, extract_faces, square_box
+from maskdet.faces import (
+    crop_face,
+    extract_faces,
+    frame_face,
+    square_box,
+)
 from maskdet.images import read_image
 
 CLASSES3 = ("with_mask", "without_mask", "mask_weared_incorrect")
@@ -691,23 +696,6 @@ def test_extract_faces_voc_box_outside_decoded_image(tmp_path, caplog):
     assert "outside" in crops.skipped[0][1]
 
 
-class MarkerDetector(FaceDetector):
-    """Finds a face where the top-left pixel is white: the box stored in pixels (0, 1..4)."""
-
-    name = "marker"
-
-    def __init__(self):
-        self.calls = 0
-
-    def detect(self, image):
-        self.calls += 1
-        if image[0, 0].tolist() != [255, 255, 255]:
-            return Detections.empty()
-        x, y, w, h = (int(v) for v in image[0, 1:5, 0])
-        # a weak decoy box, then the real one: the most confident face must be used
-        return Detections(boxes=[[0, 0, 8, 8], [x, y, w, h]], face_scores=[0.3, 0.9])
-
-
 def write_marked_folders(root: Path, with_faces: dict[str, tuple[int, int]]) -> Path:
     """Per class (found, total) PNG images of 64x80; found ones carry the detector marker."""
     rng = np.random.default_rng(0)
@@ -870,3 +858,65 @@ def test_real_scenes_extract_a_few_faces(scenes_dir):
         side = max(1, round(max(sample.box[2:]) * 1.4))
         assert image.dtype == np.uint8
         assert image.shape == (side, side, 3)
+
+
+# --------------------------------------------------------------------------- framing
+def gradient_image(h: int, w: int) -> np.ndarray:
+    """Every pixel different, so that a view's position can be read off its pixels."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.dstack([yy % 256, xx % 256, (yy // 256) * 16 + xx // 256]).astype(np.uint8)
+
+
+def test_frame_face_without_a_face_keeps_the_image():
+    image = gradient_image(160, 100)
+    assert frame_face(image, Detections.empty()) is image
+
+
+def test_frame_face_close_up_keeps_the_face_in_a_tall_photo():
+    # A face low in a tall close-up: the centre square (rows 30-130) would cut its chin (155).
+    image = gradient_image(160, 100)
+    faces = Detections(boxes=[[20, 100, 60, 55]], face_scores=[0.9])
+    view = frame_face(image, faces)
+    np.testing.assert_array_equal(view, image[60:160, 0:100])  # as low as the image allows
+    # Centred where the image allows: face centre at row 60 -> rows 10-110.
+    high = Detections(boxes=[[20, 40, 60, 40]], face_scores=[0.9])
+    np.testing.assert_array_equal(frame_face(image, high), image[10:110, 0:100])
+    # A wide photo: columns move the same way.
+    wide = gradient_image(100, 300)
+    right = Detections(boxes=[[200, 10, 60, 70]], face_scores=[0.9])
+    np.testing.assert_array_equal(frame_face(wide, right), wide[0:100, 180:280])
+
+
+def test_frame_face_scene_crops_the_largest_face_with_the_margin():
+    image = gradient_image(300, 400)
+    # Longer side 60 < 0.4 x 300: a face in a scene. The small, more confident face is not it.
+    faces = Detections(boxes=[[10, 10, 20, 20], [200, 100, 50, 60]], face_scores=[0.99, 0.8])
+    view = frame_face(image, faces, margin=0.1)
+    np.testing.assert_array_equal(view, crop_face(image, (200, 100, 50, 60), 0.1))
+    assert view.shape == (72, 72, 3)
+    # At 0.4 of the shorter side and above it is a close-up: the full-height square.
+    big = Detections(boxes=[[200, 100, 120, 110]], face_scores=[0.9])
+    np.testing.assert_array_equal(frame_face(image, big), image[0:300, 100:400])
+
+
+def test_extract_faces_framing_keeps_every_image(tmp_path):
+    # Marker faces are 30 px in 64 x 80 images: close-ups (above 0.4 x 64), left of centre.
+    root = write_marked_folders(tmp_path / "m", {"with_mask": (4, 10), "without_mask": (9, 10)})
+    ds = load_dataset(root)
+    detector = MarkerDetector()
+    crops = extract_faces(ds, margin=0.0, framing=detector, n_jobs=3)
+    assert detector.calls == 20
+    assert crops.samples == ds.samples  # nothing left out, faces found or not
+    assert crops.detection_rate is None
+    for image, sample in zip(crops.images, crops.samples):
+        i = int(sample.path.stem.rsplit("_", 1)[1])
+        whole = read_image(sample.path)
+        if i < (4 if sample.label == "with_mask" else 9):
+            # The square centred on the largest face (30 x 30, centre x 25 + i) as far as the
+            # image allows; not on the decoy (8 x 8 at 0, 0), not the centre square (x 8-72).
+            left = max(0, 25 + i - 32)
+            np.testing.assert_array_equal(image, whole[:, left:left + 64])
+        else:
+            np.testing.assert_array_equal(image, whole)
+    with pytest.raises(ValueError, match="not both"):
+        extract_faces(ds, detector=detector, framing=detector)

@@ -86,6 +86,7 @@ def test_build_writes_bundles_with_sources_and_held_out_metrics(built, data_dir)
     manifest = maskdet.read_manifest(path)
     metrics = manifest["metrics"]
     assert [s["name"] for s in metrics["training"]["sources"]] == ["mask-faces", "mask-scenes"]
+    assert metrics["training"]["framing"] == "fixed"  # the detector the recipe was given
     held = metrics["recipe"]["held_out"]
     assert held["mask_faces_test"]["n"] == 6
     assert held["mask_scenes_test_crops"]["n"] == 2 * 3  # two faces >= 20 px per test photo
@@ -173,6 +174,46 @@ def test_build_cnn(data_dir, tmp_path):
     assert clf.get_params()["augment"] == "robust"
     assert clf.get_params()["class_weight"] == "balanced"
     assert report["cnn"]["held_out"]["mask_faces_test"]["n"] == 6
+
+
+def test_remembering_detector_asks_once_per_image():
+    from tests.conftest import MarkerDetector
+
+    inner = MarkerDetector()
+    detector = recipe.RememberingDetector(inner)
+    image = np.zeros((40, 50, 3), np.uint8)
+    image[0, 0] = 255
+    image[0, 1:5, 0] = (3, 4, 20, 20)
+    first = detector.detect(image)
+    assert detector.detect(image.copy()) is first and inner.calls == 1  # same pixels
+    assert len(detector.detect(image[:, :40])) == 2 and inner.calls == 2  # a view of them
+    other = image.copy()
+    other[0, 1, 0] = 5
+    assert detector.detect(other).boxes[1].tolist() == [5, 4, 20, 20] and inner.calls == 3
+    assert detector.name == "marker"
+
+
+class CornerFace(maskdet.FaceDetector):
+    """Finds one small face, 20 px at the top-left corner, in every image."""
+
+    name = "corner"
+
+    def detect(self, image):
+        return maskdet.Detections(boxes=[[0, 0, 20, 20]], face_scores=[0.9])
+
+
+def test_compare_framing_trains_each_way_on_validation_splits(data_dir, capsys):
+    rows = recipe.compare_framing(data_dir, ["hog-svm"], seeds=(5, 6), detector=CornerFace(),
+                                  params={"hog-svm": TINY_HOG})
+    assert [(r["seed"], r["framing"]) for r in rows] == [
+        (5, False), (5, True), (6, False), (6, True)]
+    faces_train = recipe.load_sources(data_dir).faces_train
+    for row in rows:
+        # 20 % of the mask-faces *training* part: the test part stays untouched
+        assert row["n"] == len(split_dataset(faces_train, 0.2, 0.0, row["seed"]).test) == 5
+        assert row["errors"] == round(row["n"] * (1 - row["accuracy"]))
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert printed == rows
 
 
 @pytest.mark.parametrize("name", sorted(PRETRAINED_MODELS))
