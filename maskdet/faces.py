@@ -13,8 +13,9 @@ Detectors, by name (:func:`create_face_detector`):
 Face-crop datasets (class folders) are used whole by default: running a detector on them and
 falling back to the whole image when no face is found leaks the label, since detectors miss
 masked faces far more often than bare ones (Haar: 82% vs 45% on ``mask-faces``; YuNet: 77% vs
-99.6%). *Framing* (:func:`frame_face`) uses a detector without that leak: it only moves or
-narrows the view of images in which it finds a face, and uses the others whole as before.
+99.6%). *Framing* (:func:`frame_face`) uses a detector without leaving any image out: it only
+moves or narrows the view of images in which it finds a face, and uses the others whole as
+before.
 """
 
 from __future__ import annotations
