@@ -279,7 +279,7 @@ def test_class_dependent_file_formats_are_warned_about(tmp_path):
                        "compression differs between the classes, and a model can learn it"]
 
 
-class MarkerDetector(FaceDetector):
+class GreenMarkerDetector(FaceDetector):
     """Finds one face in images whose top-left pixel is pure green (a planted marker)."""
 
     name = "marker"
@@ -301,7 +301,7 @@ def test_detection_rate_per_class_and_imbalance_warning(tmp_path, caplog):
                 image[:2, :2] = (0, 255, 0)
             cv2.imwrite(str(tmp_path / label / f"{i}.png"), image)  # png: exact pixels
 
-    analysis = analyze_dataset(tmp_path, detector=MarkerDetector(), test_size=0)
+    analysis = analyze_dataset(tmp_path, detector=GreenMarkerDetector(), test_size=0)
     det = analysis.summary["detection"]
 
     assert det["rate"] == {"with_mask": 0.2, "without_mask": 0.8}
@@ -311,7 +311,7 @@ def test_detection_rate_per_class_and_imbalance_warning(tmp_path, caplog):
     warning = next(w for w in analysis.warnings if "finds faces far more often" in w)
     assert "with_mask 20%" in warning and warning in warnings_text(caplog)
     # The same rates as extract_faces measures when it crops with that detector.
-    crops = extract_faces(load_dataset(tmp_path), detector=MarkerDetector())
+    crops = extract_faces(load_dataset(tmp_path), detector=GreenMarkerDetector())
     assert crops.detection_rate == pytest.approx(det["rate"])
 
 
