@@ -118,16 +118,21 @@ def train(
     return TrainingResult(classifier, split, test_metrics, info, test_crops, test_proba)
 
 
+def framing_of(classifier: Classifier) -> str | None:
+    """The name of the face detector the classifier's class-folder images were framed with
+    in training (``metrics.training.framing``); None when they were used whole."""
+    return ((getattr(classifier, "metrics_", None) or {}).get("training") or {}).get("framing")
+
+
 def framing_detector(classifier: Classifier) -> FaceDetector | None:
-    """The face detector the classifier's class-folder images were framed with in training
-    (``metrics.training.framing``), created again; None when they were used whole.
+    """That detector (:func:`framing_of`), created again; None when there is none.
 
     Raises:
         DetectorUnavailableError: the detector cannot be created here (no YuNet model).
     """
     from .faces import create_face_detector
 
-    name = ((getattr(classifier, "metrics_", None) or {}).get("training") or {}).get("framing")
+    name = framing_of(classifier)
     return None if name is None else create_face_detector(name)
 
 

@@ -56,7 +56,7 @@ from maskdet.evaluation import (
 from maskdet.faces import FaceDetector, create_face_detector, crop_face, extract_faces
 from maskdet.images import read_image
 from maskdet.pipeline import MaskDetector
-from maskdet.training import source_split
+from maskdet.training import framing_of, source_split
 
 logger = logging.getLogger("recipes.default_models")
 
@@ -233,9 +233,8 @@ def measure_faces(classifier: Classifier, faces: Dataset, detector: FaceDetector
                   clean: np.ndarray | None = None) -> dict[str, Any]:
     """Scores on mask-faces images, framed with ``detector`` if the classifier's training
     images were (``metrics.training.framing``); with ``clean``, also on those it marks."""
-    framed = (classifier.metrics_.get("training") or {}).get("framing")
     crops = extract_faces(faces, margin=classifier.preprocessing.margin,
-                          framing=detector if framed else None)
+                          framing=detector if framing_of(classifier) else None)
     metrics, proba, _ = evaluate_with_predictions(classifier, crops.images, crops.labels)
     out = _short(metrics)
     if clean is not None:
@@ -477,7 +476,7 @@ def compare_framing(data_dir: Path, names: list[str],
                     detector: FaceDetector | None = None,
                     params: dict[str, dict[str, Any]] | None = None) -> list[dict]:
     """mask-faces accuracy of each model trained and scored with the photos used whole and
-    framed (FRAMING), on repeated validation splits of the mask-faces *training* part (20 %
+    framed, on repeated validation splits of the mask-faces *training* part (20 %
     each, one per seed; the rest plus the scene training faces to train on). The test parts
     are not touched. Prints one JSON line per model, seed and framing."""
     from maskdet.data import split_dataset

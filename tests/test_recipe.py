@@ -202,7 +202,16 @@ class CornerFace(maskdet.FaceDetector):
         return maskdet.Detections(boxes=[[0, 0, 20, 20]], face_scores=[0.9])
 
 
-def test_compare_framing_trains_each_way_on_validation_splits(data_dir, capsys):
+def test_compare_framing_trains_each_way_on_validation_splits(data_dir, capsys, monkeypatch):
+    framed_calls = []  # per mask-faces extraction: was a framing detector given?
+    extract = recipe.extract_faces
+
+    def spy(dataset, **kwargs):
+        if dataset.layout == "folders":
+            framed_calls.append(kwargs.get("framing") is not None)
+        return extract(dataset, **kwargs)
+
+    monkeypatch.setattr(recipe, "extract_faces", spy)
     rows = recipe.compare_framing(data_dir, ["hog-svm"], seeds=(5, 6), detector=CornerFace(),
                                   params={"hog-svm": TINY_HOG})
     assert [(r["seed"], r["framing"]) for r in rows] == [
@@ -214,6 +223,8 @@ def test_compare_framing_trains_each_way_on_validation_splits(data_dir, capsys):
         assert row["errors"] == round(row["n"] * (1 - row["accuracy"]))
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert printed == rows
+    # each row: its training part, then its validation part, framed only in the framed rows
+    assert framed_calls == [framed for r in rows for framed in (r["framing"],) * 2]
 
 
 @pytest.mark.parametrize("name", sorted(PRETRAINED_MODELS))
