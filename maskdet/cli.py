@@ -495,9 +495,10 @@ def cmd_video(args: argparse.Namespace) -> int:
         frames = stream(
             args.source, model=clf, detector=args.detector, every=args.every,
             detect_scale=args.detect_scale, min_face=args.min_face,
-            min_face_score=args.min_face_score, annotate=bool(args.output or display),
-            alert_after=alert_after, on_violation=alert_command, snapshot_dir=snapshot_dir,
-            csv_log=args.csv, live=args.live, max_reconnects=args.max_reconnects, stop=stop)
+            min_face_score=args.min_face_score, min_confidence=args.min_confidence,
+            annotate=bool(args.output or display), alert_after=alert_after,
+            on_violation=alert_command, snapshot_dir=snapshot_dir, csv_log=args.csv,
+            live=args.live, max_reconnects=args.max_reconnects, stop=stop)
         writer = None
         if args.output:
             try:
@@ -683,6 +684,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ignore faces smaller than PX")
     p.add_argument("--min-face-score", type=float, default=0.0, metavar="S",
                    help="ignore faces with a detector score below S")
+    p.add_argument("--min-confidence", type=_min_confidence, default=None, metavar="C",
+                   help=MIN_CONFIDENCE_HELP.replace("drop faces", "leave out tracked faces"))
     p.add_argument("--csv", metavar="FILE", help="log per-frame counts and compliance to FILE")
     p.add_argument("--on-violation", metavar="CMD",
                    help="run CMD (shell) once per face unmasked for --alert-after seconds; "

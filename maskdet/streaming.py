@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -238,6 +238,7 @@ class MaskStream:
         classify_every: int = 1,
         min_face: int = 0,
         min_face_score: float = 0.0,
+        min_confidence: float | Mapping[str, float] | None = None,
         tracker: FaceTracker | None = None,
         violation_labels: Sequence[str] = VIOLATION_LABELS,
         window: float = 10.0,
@@ -269,7 +270,8 @@ class MaskStream:
                 else:
                     face_detector = create_face_detector(detector)
                 self.detector = MaskDetector(model, face_detector=face_detector,
-                                             min_face=min_face, min_face_score=min_face_score)
+                                             min_face=min_face, min_face_score=min_face_score,
+                                             min_confidence=min_confidence)
             self.classes = self.detector.classes
             self._log = ComplianceLog(csv_log, self.classes) if csv_log is not None else None
         except BaseException:
@@ -279,6 +281,9 @@ class MaskStream:
         self.detect_scale = float(detect_scale)
         self.classify_every = int(classify_every)
         self.tracker = tracker or FaceTracker(violation_labels=violation_labels)
+        if self.tracker.min_confidence is None:
+            # A track's smoothed label counts from the confidence a photo's face does.
+            self.tracker.min_confidence = dict(self.detector.min_confidence)
         self.stats = ComplianceStats(self.classes, self.tracker.violation_labels,
                                      window=window, min_hits=min_hits)
         self.monitor = None
@@ -337,6 +342,7 @@ class MaskStream:
                     self.tracker.add_classification(tr, proba, self.classes, index, t)
         else:
             tracks = self.tracker.predict(index)
+        tracks = [tr for tr in tracks if tr.confident]
         self.tracker.observe(tracks)
         dets = FaceTracker.to_detections(tracks, self.classes).clip(w, h)
         compliance = self.stats.update(t, [] if dets.labels is None else dets.labels)
@@ -449,6 +455,9 @@ def stream(
             misses small faces).
         classify_every: classify a tracked face at every Nth detection of it (1).
         min_face, min_face_score: ignore smaller / less certain faces (see MaskDetector).
+        min_confidence: leave out tracked faces whose smoothed label is less confident than
+            this, one value or per label (see MaskDetector); None: the model's operating
+            point. Uncertain faces are not shown, counted or alerted on.
         tracker: a configured :class:`~maskdet.tracking.FaceTracker`.
         violation_labels: labels that count as not complying.
         window: seconds of the rolling compliance rate (10).

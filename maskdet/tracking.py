@@ -15,7 +15,7 @@ found, so memory stays bounded however long the video.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,9 +41,12 @@ class Track:
         hits: detections matched to this track.
         misses: consecutive detection rounds in which it was not found.
         label, score, probabilities: the smoothed classification (None before the first).
+        confident: whether the smoothed label's confidence (face score times its
+            probability) reaches the tracker's ``min_confidence`` for that label; an
+            uncertain track is not shown, counted or alerted on.
         classified_frame: frame number of the latest classification.
-        unmasked_since: time since which the smoothed label has been a violation label,
-            else None.
+        unmasked_since: time since which the smoothed label has been a confident violation
+            label, else None.
         label_frames: frames shown per smoothed label over the track's life.
         alerted: whether a violation alert was given for this track.
     """
@@ -61,6 +64,7 @@ class Track:
     score: float | None = None
     probabilities: np.ndarray | None = None
     classified_frame: int | None = None
+    confident: bool = True
     unmasked_since: float | None = None
     label_frames: Counter = field(default_factory=Counter)
     alerted: bool = False
@@ -77,7 +81,7 @@ class Track:
     def lifetime_label(self) -> str | None:
         """The smoothed label shown in most of the track's frames."""
         if not self.label_frames:
-            return self.label
+            return self.label if self.confident else None
         return max(self.label_frames.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
 
@@ -127,6 +131,11 @@ class FaceTracker:
         max_age: detection rounds a track may go unseen before it is removed.
         vote_window: classifications a track's label is voted over (1: no smoothing).
         violation_labels: labels that start a track's ``unmasked_since`` clock.
+        min_confidence: per label, the least confidence (face score times the smoothed
+            probability) at which a track's label counts (``Track.confident``), as
+            :class:`~maskdet.pipeline.MaskDetector` drops less confident faces. None: not
+            set (a :class:`~maskdet.streaming.MaskStream` sets its model's operating point);
+            ``{}`` keeps every label.
 
     Example:
         >>> tracker = FaceTracker()
@@ -144,6 +153,7 @@ class FaceTracker:
         max_age: int = 5,
         vote_window: int = 7,
         violation_labels: Sequence[str] = VIOLATION_LABELS,
+        min_confidence: Mapping[str, float] | None = None,
     ) -> None:
         self.association = association
         self.iou_threshold = iou_threshold
@@ -151,6 +161,7 @@ class FaceTracker:
         self.max_age = max_age
         self.vote_window = vote_window
         self.violation_labels = violation_labels
+        self.min_confidence = None if min_confidence is None else dict(min_confidence)
         self.tracks: list[Track] = []
         self.finished: list[Track] = []
         """Tracks removed by the latest :meth:`update` (read it before the next call)."""
@@ -243,7 +254,9 @@ class FaceTracker:
         track.score = float(mean[best])
         track.probabilities = mean.astype(np.float32)
         track.classified_frame = frame
-        if track.label in self.violation_labels:
+        floor = (self.min_confidence or {}).get(track.label, 0.0)
+        track.confident = track.face_score * track.score >= floor
+        if track.label in self.violation_labels and track.confident:
             if track.unmasked_since is None:
                 track.unmasked_since = time
         else:

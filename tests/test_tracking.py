@@ -156,6 +156,32 @@ def test_unmasked_since_follows_the_smoothed_label():
     assert states == [None, 1.0, 1.0, None, 4.0]
 
 
+def test_a_label_below_min_confidence_is_uncertain_and_starts_no_clock():
+    # Face score 0.9: a bare face at p 0.8 has confidence 0.72, at p 0.95 0.855.
+    tracker = FaceTracker(vote_window=1, min_confidence={"without_mask": 0.8})
+    (track,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
+    sure = [0.05, 0.95]
+    states = []
+    for i, proba in enumerate([BARE, sure, BARE, MASK, sure]):
+        tracker.add_classification(track, proba, CLASSES, i, float(i))
+        states.append((track.label, track.confident, track.unmasked_since))
+    assert states == [("without_mask", False, None), ("without_mask", True, 1.0),
+                      ("without_mask", False, None), ("with_mask", True, None),
+                      ("without_mask", True, 4.0)]
+    # Never confident, never shown: no lifetime label to count it by.
+    (doubtful,) = FaceTracker(min_confidence={"without_mask": 0.8}).update(
+        dets([0, 0, 30, 30]), 0, 0.0)
+    FaceTracker(min_confidence={"without_mask": 0.8}).add_classification(
+        doubtful, BARE, CLASSES, 0, 0.0)
+    assert doubtful.label == "without_mask" and doubtful.lifetime_label is None
+    # Without a floor (None: not set, {}: none) every label counts.
+    for floor in (None, {}):
+        tracker = FaceTracker(min_confidence=floor)
+        (track,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
+        tracker.add_classification(track, BARE, CLASSES, 0, 0.0)
+        assert track.confident and track.unmasked_since == 0.0
+
+
 def test_to_detections_carries_ids_and_smoothed_labels():
     tracker = FaceTracker()
     tracks = tracker.update(dets([0, 0, 30, 30], [50, 0, 30, 30]), 0, 0.0)

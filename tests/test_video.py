@@ -356,6 +356,41 @@ def test_track_ids_stay_stable_on_a_static_scene(static_video, trained_model, ev
     assert np.ptp(boxes, axis=0).max() <= 2  # the same boxes, within compression noise
 
 
+def test_the_operating_point_leaves_out_uncertain_tracks(static_video, trained_model,
+                                                        tmp_path, capsys, blob_detector):
+    # The bundle recommends calling a face unmasked only at confidence 1: none reaches it.
+    model = maskdet.load_classifier(trained_model)
+    model.metrics_["operating_point"] = {"min_confidence": {"without_mask": 1.0}}
+    strict = model.save(tmp_path / "strict.maskdet")
+    fired = []
+    with maskdet.stream(static_video, model=strict, detector=BlobDetector(), every=1,
+                        alert_after=0.5, on_violation=fired.append) as frames:
+        results = list(frames)
+        assert frames.tracker.min_confidence == {"without_mask": 1.0}
+    assert all(r.detections.labels.tolist() == ["with_mask"] for r in results)
+    assert all(r.counts == {"with_mask": 1, "without_mask": 0} for r in results)
+    assert results[-1].compliance_rate == 1.0 and fired == []
+    assert frames.summary.tracks["without_mask"] == 0 and frames.summary.tracks["compliant"] == 1
+    # 0 keeps every face, as MaskDetector's min_confidence does.
+    results = list(maskdet.stream(static_video, model=strict, detector=BlobDetector(),
+                                  min_confidence=0))
+    assert all(r.counts == {"with_mask": 1, "without_mask": 1} for r in results)
+    # The command line: the bundle's point by default, --min-confidence over it.
+    code, out, err = run_cli(capsys, "video", static_video, "--model", strict, "--json")
+    assert code == 0, err
+    assert all([f["label"] for f in json.loads(line)["faces"]] == ["with_mask"]
+               for line in out.splitlines())
+    code, out, err = run_cli(capsys, "video", static_video, "--model", strict, "--json",
+                             "--min-confidence", "0")
+    assert all([f["label"] for f in json.loads(line)["faces"]] == ["with_mask", "without_mask"]
+               for line in out.splitlines())
+    code, out, err = run_cli(capsys, "video", static_video, "--model", strict,
+                             "--min-confidence", "unmasked=0.5")
+    assert code == 1 and out == ""
+    assert err.startswith("maskdet: error: min_confidence names labels the model does not "
+                          "have: ['unmasked']") and len(err.splitlines()) == 1
+
+
 @pytest.mark.parametrize("every", [1, 4])
 def test_tracks_follow_moving_faces(moving_video, trained_model, every):
     results = list(maskdet.stream(moving_video, model=trained_model, detector=BlobDetector(),
