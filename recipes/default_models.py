@@ -10,15 +10,17 @@ Trains the default CNN and the HOG+SVM model on ``mask-faces`` plus the labelled
   the model on the photos, faces of at least 20 px, IoU >= 0.5, at the model's operating
   point and with every face kept.
 
-The operating point (the confidence below which a face is not called unmasked) is chosen on a
-validation part of the training data, with the same settings trained without it; then the
-shipped model is trained on the whole training part.
+The operating point (the confidence below which a face is not called unmasked) is chosen on
+all the scene training photos in OPERATING_FOLDS folds: each photo is scored by a model with
+the same settings trained without its fold; then the shipped model is trained on the whole
+training part.
 
-Usage (about 25 minutes on two CPU cores: each model is trained twice)::
+Usage (about an hour on two CPU cores: each model is trained once per fold and once more)::
 
     python -m recipes.default_models ../shared/datasets --out maskdet/pretrained
     python -m recipes.default_models ../shared/datasets --search      # how settings were chosen
     python -m recipes.default_models ../shared/datasets --remeasure   # new metrics, same models
+    python -m recipes.default_models ../shared/datasets --operating-point  # choose it again
     python -m recipes.default_models ../shared/datasets --box-stats   # YuNet vs drawn boxes
     python -m recipes.default_models ../shared/datasets --compare-framing  # whole vs framed
 
@@ -72,14 +74,18 @@ TRAIN_MIN_FACE = 10
 #: trained on, cut around the detector's box: at inference the classifier sees those boxes,
 #: which sit higher and tighter than the hand-drawn ones.
 DETECTOR_MATCH_IOU = 0.5
-#: The validation part of the training parts (per source, split again with seed SEED + 1): the
-#: operating point and ``--search`` are chosen on it, never on the held-out test parts.
+#: The validation part of the training parts (per source, split again with seed SEED + 1):
+#: ``--search`` chooses settings on it, never on the held-out test parts.
 VALIDATION_SIZE = {FACES: 0.1, SCENES: 0.25}
 #: The precision of unmasked faces the operating point is chosen for, end to end on the
 #: validation photos (a face the model calls unmasked must rarely be masked or no face at
 #: all), and the confidence with which the validation photos must show it.
 OPERATING_PRECISION = 0.85
 OPERATING_CONFIDENCE = 0.9
+#: The operating point is chosen on every scene training photo, each scored by a model trained
+#: without its fold (photos split with seed SEED + 1): about 80 unmasked faces to judge a
+#: precision on, where one validation part of a quarter of the photos holds 20.
+OPERATING_FOLDS = 4
 #: Frame the mask-faces images on the face YuNet finds in them (``maskdet.faces.frame_face``):
 #: group and street photos in the face folders are cut to their largest face, as faces are
 #: cut from photos at inference; close-ups keep their scale. Recorded in the bundles
@@ -134,6 +140,26 @@ def validation_sources(sources: Sources) -> Sources:
     faces = split_dataset(sources.faces_train, VALIDATION_SIZE[FACES], 0.0, SEED + 1)
     scenes = split_dataset(sources.scenes_train, VALIDATION_SIZE[SCENES], 0.0, SEED + 1)
     return Sources(faces.train, faces.test, scenes.train, scenes.test, sources.entries)
+
+
+def scene_folds(sources: Sources, folds: int = OPERATING_FOLDS) -> list[Sources]:
+    """The scene training photos split by file into ``folds`` parts: per part, the sources
+    with that part as ``scenes_test`` and the other photos, plus all the mask-faces training
+    images, to train on. Each photo is in exactly one ``scenes_test``."""
+    from sklearn.model_selection import KFold
+
+    files = sorted(set(sources.scenes_train.paths))
+    if len(files) < folds:
+        raise ValueError(f"{len(files)} scene training photos cannot be split in {folds} folds")
+    out = []
+    for _, test_idx in KFold(folds, shuffle=True, random_state=SEED + 1).split(files):
+        held = {files[i] for i in test_idx}
+        samples = list(enumerate(sources.scenes_train.samples))
+        out.append(replace(
+            sources,
+            scenes_train=sources.scenes_train.subset(i for i, x in samples if x.path not in held),
+            scenes_test=sources.scenes_train.subset(i for i, x in samples if x.path in held)))
+    return out
 
 
 def detector_boxes(scenes: Dataset, detector: FaceDetector) -> dict[Path, np.ndarray]:
@@ -255,24 +281,29 @@ def end_to_end(classifier: Classifier, photos: Dataset, detector: FaceDetector,
             "detector_recall": scenes["detector_recall"], "per_class": scenes["per_class"]}
 
 
-def choose_operating_point(classifier: Classifier, photos: Dataset,
-                           detector: FaceDetector) -> dict[str, Any]:
-    """The lowest confidence of unmasked faces at which their precision, end to end on
-    ``photos`` (validation photos the classifier did not train on), is at least
-    OPERATING_PRECISION with OPERATING_CONFIDENCE -- the Wilson lower bound, not the observed
-    precision, because a few dozen faces are weak evidence. For the bundle's
-    ``metrics.operating_point``; empty when no confidence gets there."""
+def validation_results(classifier: Classifier, photos: Dataset, detector: FaceDetector
+                       ) -> tuple[list[SceneResult], list[str]]:
+    """Face detection + ``classifier`` on ``photos`` with every face kept, per photo, and the
+    pipeline's classes: what :func:`choose_operating_point` chooses from."""
     pipeline = MaskDetector(classifier, face_detector=detector, min_face=EVAL_MIN_FACE,
                             min_confidence=0)
     results = evaluate_scenes(pipeline, photos, min_face=EVAL_MIN_FACE,
                               keep_results=True)["results"]
+    return results, list(pipeline.classes)
+
+
+def choose_operating_point(results: list[SceneResult], classes: list[str]) -> dict[str, Any]:
+    """The lowest confidence of unmasked faces at which their precision, end to end on
+    validation photos (``results``, from models that did not train on them), is at least
+    OPERATING_PRECISION with OPERATING_CONFIDENCE -- the Wilson lower bound, not the observed
+    precision, because a few dozen faces are weak evidence. For the bundle's
+    ``metrics.operating_point``; empty when no confidence gets there."""
     label = "without_mask"
     confidences = sorted({float(score) for r in results
                           for score, name in zip(r.pred_scores, r.pred_labels) if name == label})
     for i, threshold in enumerate(confidences):
         kept = [_drop_below(r, label, threshold) for r in results]
-        curve = scene_detection_metrics(kept, pipeline.classes,
-                                        min_face=EVAL_MIN_FACE)["per_class"][label]
+        curve = scene_detection_metrics(kept, classes, min_face=EVAL_MIN_FACE)["per_class"][label]
         bound = precision_lower_bound(curve["tp"], curve["detections"], OPERATING_CONFIDENCE)
         if bound >= OPERATING_PRECISION:
             below = confidences[i - 1] if i else 0.0
@@ -281,7 +312,7 @@ def choose_operating_point(classifier: Classifier, photos: Dataset,
         logger.warning("no confidence reaches precision %.2f of %s on the validation photos",
                        OPERATING_PRECISION, label)
         return {}
-    everything = scene_detection_metrics(results, pipeline.classes,
+    everything = scene_detection_metrics(results, classes,
                                          min_face=EVAL_MIN_FACE)["per_class"][label]
     return {
         # Halfway between the last face dropped and the first kept, as a decision tree
@@ -290,10 +321,32 @@ def choose_operating_point(classifier: Classifier, photos: Dataset,
         "note": f"chosen on validation photos: {label} precision >= {OPERATING_PRECISION:g} "
                 f"with {OPERATING_CONFIDENCE:.0%} confidence",
         "validation": {"images": len(results), "ground_truth": curve["ground_truth"],
+                       "tp": curve["tp"], "detections": curve["detections"],
                        "precision": curve["precision"], "precision_lower_bound": bound,
                        "recall": curve["recall"],
                        "all_faces": {k: everything[k] for k in ("precision", "recall", "ap")}},
     }
+
+
+def cross_validated_operating_point(name: str, sources: Sources,
+                                    boxes: dict[Path, np.ndarray], detector: FaceDetector,
+                                    params: dict[str, Any] | None = None,
+                                    folds: int = OPERATING_FOLDS) -> dict[str, Any]:
+    """The operating point of model ``name`` chosen on all the scene training photos: each
+    fold of them scored by the same settings trained without it (as scikit-learn's
+    TunedThresholdClassifierCV tunes a threshold), the results pooled."""
+    results: list[SceneResult] = []
+    classes: list[str] = []
+    for k, fold in enumerate(scene_folds(sources, folds)):
+        model, _ = train_model(name, fold, boxes, detector, params)
+        found, classes = validation_results(model, fold.scenes_test, detector)
+        results += found
+        logger.info("%s: fold %d of %d scored (%d photos)", name, k + 1, folds, len(found))
+    point = choose_operating_point(results, classes)
+    if point:
+        point["note"] += f", pooled over {folds} folds of the scene training photos"
+        point["validation"]["folds"] = folds
+    return point
 
 
 def _drop_below(result: SceneResult, label: str, threshold: float) -> SceneResult:
@@ -345,14 +398,10 @@ def build(data_dir: Path, out: Path, names: list[str], detector: FaceDetector | 
     logger.info("%d of %d mask-faces test images have no near-copy in the training part",
                 clean.sum(), len(clean))
     out.mkdir(parents=True, exist_ok=True)
-    inner = validation_sources(sources)
     report = {}
     for name in names:
-        # The operating point comes from the same settings trained without the validation
-        # part (as scikit-learn's TunedThresholdClassifierCV does it), then the shipped model
-        # is trained on all the training data.
-        inner_model, _ = train_model(name, inner, boxes, detector, (params or {}).get(name))
-        point = choose_operating_point(inner_model, inner.scenes_test, detector)
+        point = cross_validated_operating_point(name, sources, boxes, detector,
+                                                (params or {}).get(name))
         logger.info("%s: operating point %s", name, point.get("min_confidence"))
         classifier, info = train_model(name, sources, boxes, detector,
                                        (params or {}).get(name))
@@ -365,18 +414,29 @@ def build(data_dir: Path, out: Path, names: list[str], detector: FaceDetector | 
 
 
 def remeasure(data_dir: Path, out: Path, names: list[str],
-              detector: FaceDetector | None = None) -> dict[str, Any]:
+              detector: FaceDetector | None = None, operating_point: bool = False,
+              params: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Measure the bundles in ``out`` again on the held-out parts (after a change of the
-    evaluation, not of the models) and rewrite their metrics; the weights stay as they are."""
+    evaluation, not of the models) and rewrite their metrics; the weights stay as they are.
+
+    With ``operating_point``, first choose each bundle's operating point again, as
+    :func:`build` does (after a change of how it is chosen): the fold models are trained with
+    the shipped settings (or ``params``), the shipped model is not."""
     from maskdet.classifiers import load_classifier
 
     sources = load_sources(data_dir)
     detector = RememberingDetector(detector or create_face_detector("yunet"))
+    boxes = detector_boxes(sources.scenes_train, detector) if operating_point else {}
     clean = near_copy_free(sources.faces_test, sources.faces_train)
     report = {}
     for name in names:
         path = out / f"{name}.maskdet"
         classifier = load_classifier(path)
+        if operating_point:
+            point = cross_validated_operating_point(name, sources, boxes, detector,
+                                                    (params or {}).get(name))
+            logger.info("%s: operating point %s", name, point.get("min_confidence"))
+            classifier.metrics_["operating_point"] = point
         recipe = {k: v for k, v in classifier.metrics_["recipe"].items() if k != "held_out"}
         report[name] = _measure_and_save(classifier, path, sources, detector, clean, recipe)
     return _write_report(out, report)
@@ -541,6 +601,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--remeasure", action="store_true",
                         help="measure the bundles in --out again and rewrite their metrics "
                              "(no training)")
+    parser.add_argument("--operating-point", action="store_true",
+                        help="choose the bundles' operating point in --out again (fold models "
+                             "only; the shipped weights stay) and remeasure them")
     parser.add_argument("--compare-framing", action="store_true",
                         help="score mask-faces photos used whole and framed on repeated "
                              "validation splits of the training part instead")
@@ -566,8 +629,8 @@ def main(argv: list[str] | None = None) -> int:
         compare_framing(args.data, names)
     elif args.search:
         search(args.data, names, args.grid)
-    elif args.remeasure:
-        remeasure(args.data, args.out, names)
+    elif args.remeasure or args.operating_point:
+        remeasure(args.data, args.out, names, operating_point=args.operating_point)
     else:
         build(args.data, args.out, names)
     return 0

@@ -11,6 +11,7 @@ import pytest
 
 import maskdet
 from maskdet.data import load_dataset, split_dataset
+from maskdet.evaluation import precision_lower_bound
 from maskdet.pretrained import PRETRAINED_DIR, PRETRAINED_MODELS
 from maskdet.training import held_out_part
 from recipes import default_models as recipe
@@ -129,10 +130,12 @@ def test_operating_point_is_the_lowest_confidence_reaching_the_precision(built, 
     monkeypatch.setattr(classifier, "predict_proba",
                         lambda X: np.array([[0.4, 0.6], [0.1, 0.9]], np.float32)[: len(X)])
     photos = load_dataset(data_dir / recipe.SCENES)
-    point = recipe.choose_operating_point(classifier, photos, TwoFaces())
+    point = recipe.choose_operating_point(
+        *recipe.validation_results(classifier, photos, TwoFaces()))
     assert point["min_confidence"] == {"without_mask": 0.63}  # between 0.54 and 0.72
     validation = point["validation"]
     assert validation["images"] == 10 and validation["recall"] == 1.0
+    assert validation["tp"] == validation["detections"] == 10
     assert validation["precision"] == 1.0 and validation["all_faces"]["precision"] == 0.5
     # 10 of 10 right: a precision of at least 0.859 with 90 % confidence.
     assert validation["precision_lower_bound"] == pytest.approx(0.8589, abs=1e-4)
@@ -143,7 +146,58 @@ def test_operating_point_is_the_lowest_confidence_reaching_the_precision(built, 
     # No confidence reaches the precision when the false positive is the more certain one.
     monkeypatch.setattr(classifier, "predict_proba",
                         lambda X: np.array([[0.01, 0.99], [0.3, 0.7]], np.float32)[: len(X)])
-    assert recipe.choose_operating_point(classifier, photos, TwoFaces()) == {}
+    assert recipe.choose_operating_point(
+        *recipe.validation_results(classifier, photos, TwoFaces())) == {}
+
+
+def test_scene_folds_split_the_scene_training_photos_by_file(data_dir):
+    sources = recipe.load_sources(data_dir)
+    folds = recipe.scene_folds(sources, 3)
+    photos = set(sources.scenes_train.paths)
+    held = [set(fold.scenes_test.paths) for fold in folds]
+    assert sorted(len(h) for h in held) == [2, 2, 3]  # 7 training photos
+    assert set().union(*held) == photos and sum(map(len, held)) == len(photos)
+    for fold, part in zip(folds, held):
+        assert set(fold.scenes_train.paths) == photos - part  # every face of a photo moves
+        assert len(fold.scenes_train) + len(fold.scenes_test) == len(sources.scenes_train)
+        assert fold.faces_train is sources.faces_train and fold.scenes_test.layout == "voc"
+        assert not part & set(sources.scenes_test.paths)  # the test part is not touched
+    with pytest.raises(ValueError, match="7 scene training photos cannot be split in 8"):
+        recipe.scene_folds(sources, 8)
+
+
+def test_operating_point_pools_photos_scored_by_models_that_did_not_train_on_them(
+        data_dir, monkeypatch):
+    trained, scored = [], []
+    train, results = recipe.train_model, recipe.validation_results
+
+    def spy_train(name, sources, *args, **kwargs):
+        trained.append(set(sources.scenes_train.paths))
+        return train(name, sources, *args, **kwargs)
+
+    def spy_results(classifier, photos, detector):
+        scored.append(set(photos.paths))
+        return results(classifier, photos, detector)
+
+    monkeypatch.setattr(recipe, "train_model", spy_train)
+    monkeypatch.setattr(recipe, "validation_results", spy_results)
+    # 7 of 7 right is no evidence of 0.85 (the bound is 0.81): ask for less, to get a point
+    monkeypatch.setattr(recipe, "OPERATING_PRECISION", 0.5)
+    sources = recipe.load_sources(data_dir)
+    detector = FixedDetector()
+    boxes = recipe.detector_boxes(sources.scenes_train, detector)
+    point = recipe.cross_validated_operating_point("hog-svm", sources, boxes, detector,
+                                                   TINY_HOG, folds=3)
+    assert len(trained) == len(scored) == 3
+    assert all(not model & photos for model, photos in zip(trained, scored))
+    assert set().union(*scored) == set(sources.scenes_train.paths)
+    validation = point["validation"]
+    assert validation["images"] == 7 and validation["folds"] == 3
+    assert validation["ground_truth"] == 7  # one unmasked face >= 20 px a photo
+    assert validation["precision_lower_bound"] == pytest.approx(
+        precision_lower_bound(validation["tp"], validation["detections"], 0.9))
+    assert "pooled over 3 folds" in point["note"]
+    assert 0 < point["min_confidence"]["without_mask"] < 1
 
 
 def test_remeasure_rewrites_the_metrics_not_the_weights(built, data_dir, tmp_path):
@@ -164,6 +218,16 @@ def test_remeasure_rewrites_the_metrics_not_the_weights(built, data_dir, tmp_pat
     assert after.metrics_["recipe"]["fit_seconds"] == before.metrics_["recipe"]["fit_seconds"]
     faces = [np.full((40, 40, 3), v, np.uint8) for v in (30, 120, 200)]
     np.testing.assert_allclose(after.predict_proba(faces), before.predict_proba(faces))
+    # Choosing the operating point again trains fold models, not the shipped one: the same
+    # settings give the same point (HOG+SVM trains the same way every time), the same weights.
+    after.metrics_["operating_point"] = {"min_confidence": {"without_mask": 0.5}}
+    after.save(copy / "hog-svm.maskdet")
+    again = recipe.remeasure(data_dir, copy, ["hog-svm"], detector=FixedDetector(),
+                             operating_point=True, params={"hog-svm": TINY_HOG})
+    rechosen = maskdet.load_classifier(copy / "hog-svm.maskdet")
+    assert again["hog-svm"]["operating_point"] == report["hog-svm"]["operating_point"]
+    assert rechosen.metrics_["operating_point"] == report["hog-svm"]["operating_point"]
+    np.testing.assert_allclose(rechosen.predict_proba(faces), before.predict_proba(faces))
 
 
 def test_build_cnn(data_dir, tmp_path):
