@@ -40,8 +40,8 @@ import numpy as np
 from .data import Dataset, Sample, load_dataset, split_dataset
 from .detections import box_iou
 from .errors import DatasetError, ImageReadError
-from .faces import FaceDetector, _threaded
-from .images import decode_image, sniff_image_format
+from .faces import FaceDetector
+from .images import decode_image, map_images, sniff_image_format
 
 logger = logging.getLogger(__name__)
 
@@ -321,7 +321,7 @@ def analyze_dataset(
         by_file[s.path].append(s)
     paths = list(by_file)
     lock = threading.Lock()
-    records = list(_threaded(lambda p: _measure(p, by_file[p], detector, lock), paths, n_jobs,
+    records = list(map_images(lambda p: _measure(p, by_file[p], detector, lock), paths, n_jobs,
                              progress, "analysing images"))
     read_seconds = time.perf_counter() - start
     warnings: list[str] = []

@@ -29,8 +29,7 @@ import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +39,7 @@ import numpy as np
 from .data import Dataset, Sample
 from .detections import Detections
 from .errors import DetectorUnavailableError, ImageReadError
-from .images import read_image
+from .images import map_images, read_image
 
 logger = logging.getLogger(__name__)
 
@@ -406,16 +405,6 @@ class FaceCrops:
         return len(self.images)
 
 
-def _threaded(fn, items, n_jobs: int | None, progress: bool, desc: str) -> Iterator:
-    from tqdm.auto import tqdm
-
-    workers = n_jobs if n_jobs and n_jobs > 0 else min(8, os.cpu_count() or 1)
-    # cv2 decoding/resizing releases the GIL, so threads give real parallelism here.
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        yield from tqdm(pool.map(fn, items), total=len(items), desc=desc, disable=not progress,
-                        unit="img", leave=False)
-
-
 def extract_faces(
     dataset: Dataset,
     margin: float = DEFAULT_MARGIN,
@@ -478,7 +467,7 @@ def extract_faces(
     crops: dict[int, np.ndarray] = {}
     skipped: list[tuple[str, str]] = []
     undetected: Counter = Counter()
-    for path, out, error in _threaded(work, paths, n_jobs, progress, "reading images"):
+    for path, out, error in map_images(work, paths, n_jobs, progress, "reading images"):
         if error is not None:
             skipped.append((str(path), error))
             continue

@@ -7,7 +7,10 @@ or ``cv2.VideoCapture`` can be passed in directly.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -119,3 +122,18 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(buf.tobytes())
     os.replace(tmp, path)
+
+
+def map_images(fn: Callable[[Any], Any], items: Sequence, n_jobs: int | None = None,
+               progress: bool = False, desc: str = "images") -> Iterator:
+    """``fn`` over ``items`` in threads, results in order, with an optional progress bar.
+
+    OpenCV's decoding and resizing release the GIL, so threads give real parallelism for
+    per-image work. ``n_jobs``: threads (default: the cores, at most 8).
+    """
+    from tqdm.auto import tqdm
+
+    workers = n_jobs if n_jobs and n_jobs > 0 else min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield from tqdm(pool.map(fn, items), total=len(items), desc=desc, disable=not progress,
+                        unit="img", leave=False)
