@@ -368,8 +368,8 @@ def bundled_section(bundled: dict[str, dict[str, Any]]) -> list[str]:
         L.append("End to end with every face kept (`--min-confidence 0`): the whole "
                  "precision-recall curve of unmasked faces, the recall reachable at a "
                  "precision (and the confidence that reaches it, read off these test photos, "
-                 "so for reference only: the operating point above was chosen on validation "
-                 "photos), and AP.\n")
+                 "so for reference only: the operating point above was chosen on the scene "
+                 "training photos, each scored by a model trained without it), and AP.\n")
         L.append(markdown_table(
             ["model", "without_mask P / R", "recall at P >= 0.8", "at P >= 0.85",
              "at P >= 0.9", "without_mask AP", "mAP@0.5"], curves) + "\n")
