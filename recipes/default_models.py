@@ -83,8 +83,8 @@ VALIDATION_SIZE = {FACES: 0.1, SCENES: 0.25}
 OPERATING_PRECISION = 0.85
 OPERATING_CONFIDENCE = 0.9
 #: The operating point is chosen on every scene training photo, each scored by a model trained
-#: without its fold (photos split with seed SEED + 1): about 80 unmasked faces to judge a
-#: precision on, where one validation part of a quarter of the photos holds 20.
+#: without its fold (photos split with seed SEED + 1): 112 unmasked faces of at least 20 px to
+#: judge a precision on, where one validation part of a quarter of the photos holds 20.
 OPERATING_FOLDS = 4
 #: Frame the mask-faces images on the face YuNet finds in them (``maskdet.faces.frame_face``):
 #: group and street photos in the face folders are cut to their largest face, as faces are
@@ -151,10 +151,10 @@ def scene_folds(sources: Sources, folds: int = OPERATING_FOLDS) -> list[Sources]
     files = sorted(set(sources.scenes_train.paths))
     if len(files) < folds:
         raise ValueError(f"{len(files)} scene training photos cannot be split in {folds} folds")
+    samples = list(enumerate(sources.scenes_train.samples))
     out = []
     for _, test_idx in KFold(folds, shuffle=True, random_state=SEED + 1).split(files):
         held = {files[i] for i in test_idx}
-        samples = list(enumerate(sources.scenes_train.samples))
         out.append(replace(
             sources,
             scenes_train=sources.scenes_train.subset(i for i, x in samples if x.path not in held),

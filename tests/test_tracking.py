@@ -169,10 +169,9 @@ def test_a_label_below_min_confidence_is_uncertain_and_starts_no_clock():
                       ("without_mask", False, None), ("with_mask", True, None),
                       ("without_mask", True, 4.0)]
     # Never confident, never shown: no lifetime label to count it by.
-    (doubtful,) = FaceTracker(min_confidence={"without_mask": 0.8}).update(
-        dets([0, 0, 30, 30]), 0, 0.0)
-    FaceTracker(min_confidence={"without_mask": 0.8}).add_classification(
-        doubtful, BARE, CLASSES, 0, 0.0)
+    tracker = FaceTracker(min_confidence={"without_mask": 0.8})
+    (doubtful,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
+    tracker.add_classification(doubtful, BARE, CLASSES, 0, 0.0)
     assert doubtful.label == "without_mask" and doubtful.lifetime_label is None
     # Without a floor (None: not set, {}: none) every label counts.
     for floor in (None, {}):
