@@ -194,7 +194,7 @@ def train_backends(args, train, test, models_dir: Path) -> dict[str, dict[str, A
                      "epochs_run": len(history.get("loss", [])) or None,
                      "classes": [str(c) for c in clf.classes_],
                      "image_size": clf.preprocessing.size,
-                     "max_epochs": clf._setting("epochs") if backend == "cnn" else None,
+                     "max_epochs": clf.effective_param("epochs") if backend == "cnn" else None,
                      "in_domain": metrics,
                      "in_domain_curve": (np.asarray(test.labels)[keep], proba)}
         logger.info("%s: accuracy %.4f, fit %.1f s", name, metrics["accuracy"], fit_seconds)
@@ -219,39 +219,30 @@ def cross_dataset(results, crops) -> None:
 
 
 def end_to_end(results, scenes, yunet: str | None) -> dict[str, Any]:
+    """YuNet finds the faces of every photo once (timed here); each backend labels the same
+    faces, scored by the library's own loop (:func:`maskdet.evaluation.scene_results`)."""
     import maskdet
-    from maskdet.evaluation import SceneResult, scene_detection_metrics, scene_ground_truth
+    from maskdet.evaluation import scene_detection_metrics, scene_ground_truth, scene_results
+    from maskdet.faces import CachedFaceDetector
 
-    truth = scene_ground_truth(scenes)
-    face_detector = maskdet.create_face_detector("yunet", model_path=yunet)
-    first = next(iter(results.values()))["classifier"]
-    finder = maskdet.MaskDetector(first, face_detector=face_detector)
-    photos, seconds = [], []
-    for path, gt_boxes, gt_labels in truth:
+    face_detector = CachedFaceDetector(maskdet.create_face_detector("yunet", model_path=yunet))
+    seconds, detections = [], 0
+    for path, _, _ in scene_ground_truth(scenes):
         try:
             image = maskdet.read_image(path)
         except maskdet.ImageReadError as exc:
             logger.warning("skipped %s", exc)
             continue
         start = time.perf_counter()
-        faces = finder.find_faces(image)
+        detections += len(face_detector.detect(image))
         seconds.append(time.perf_counter() - start)
-        photos.append((image, faces, gt_boxes, gt_labels))
-    info = {"photos": len(photos), "detect_ms_median": 1000 * float(np.median(seconds)),
-            "detections": int(sum(len(f) for _, f, _, _ in photos)),
-            "detector": repr(face_detector)}
+    info = {"photos": len(seconds), "detect_ms_median": 1000 * float(np.median(seconds)),
+            "detections": detections, "detector": repr(face_detector.detector)}
     for r in results.values():
-        pipe = maskdet.MaskDetector(r["classifier"], face_detector=face_detector)
-        scene_results = []
-        start = time.perf_counter()
-        for image, faces, gt_boxes, gt_labels in photos:
-            labelled = pipe.classify(image, faces)
-            scene_results.append(SceneResult(gt_boxes, gt_labels, labelled.boxes,
-                                             labelled.labels,
-                                             labelled.face_scores * labelled.scores))
-        r["e2e_classify_seconds"] = time.perf_counter() - start
-        r["e2e"] = scene_detection_metrics(scene_results, pipe.classes, iou=0.5)
-        r["e2e_at_03"] = scene_detection_metrics(scene_results, pipe.classes, iou=0.3)
+        mask_detector = maskdet.MaskDetector(r["classifier"], face_detector=face_detector)
+        found, _ = scene_results(mask_detector, scenes)
+        r["e2e"] = scene_detection_metrics(found, mask_detector.classes, iou=0.5)
+        r["e2e_at_03"] = scene_detection_metrics(found, mask_detector.classes, iou=0.3)
     return info
 
 
@@ -283,7 +274,6 @@ def bundled_models(args) -> dict[str, dict[str, Any]]:
     with their bundle size and median prediction time (one face, and per face of 256)."""
     import maskdet
     from maskdet.faces import YuNetDetector
-    from maskdet.pipeline import operating_point
     from maskdet.pretrained import PRETRAINED_DIR, PRETRAINED_MODELS, available_models, load_model
     from recipes.default_models import load_sources, measure, near_copy_free
 
@@ -315,7 +305,7 @@ def bundled_models(args) -> dict[str, dict[str, Any]]:
                      "margin": classifier.preprocessing.margin,
                      "ms_one": 1000 * timings[1], "ms_batch": 1000 * timings[256],
                      "train_faces": classifier.metrics_.get("recipe", {}).get("train_faces"),
-                     "operating_point": operating_point(classifier)}
+                     "operating_point": dict(classifier.settings_.min_confidence)}
     return out
 
 
@@ -386,16 +376,17 @@ def bundled_section(bundled: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _save(fig, path: Path) -> None:
-    from maskdet.reports import _png, _write_atomic
+    from maskdet.files import write_atomic
+    from maskdet.reports.html import figure_png
 
-    _write_atomic(path, _png(fig))
+    write_atomic(path, figure_png(fig))
 
 
 def figure_confusion(results, path: Path) -> None:
-    from maskdet.reports import _new_figure
+    from maskdet.reports.html import new_figure
 
     names = list(results)
-    fig = _new_figure(2.3 * len(names) + 0.6, 4.6)
+    fig = new_figure(2.3 * len(names) + 0.6, 4.6)
     axes = fig.subplots(2, len(names), squeeze=False)
     for row, (key, title) in enumerate((("in_domain", "mask-faces test"),
                                         ("cross", "mask-scenes crops"))):
@@ -426,9 +417,9 @@ def figure_confusion(results, path: Path) -> None:
 def figure_roc(results, path: Path) -> None:
     from sklearn.metrics import roc_curve
 
-    from maskdet.reports import _new_figure
+    from maskdet.reports.html import new_figure
 
-    fig = _new_figure(8.4, 3.8)
+    fig = new_figure(8.4, 3.8)
     axes = fig.subplots(1, 2)
     for ax, (key, title) in zip(axes, (("in_domain_curve", "In-domain (mask-faces test)"),
                                        ("cross_curve", "Cross-dataset (mask-scenes crops)"))):
@@ -452,10 +443,10 @@ def figure_roc(results, path: Path) -> None:
 
 
 def figure_latency(results, medians, path: Path) -> None:
-    from maskdet.reports import _new_figure
+    from maskdet.reports.html import new_figure
 
     names = list(results)
-    fig = _new_figure(7.6, 3.4)
+    fig = new_figure(7.6, 3.4)
     ax = fig.add_subplot()
     width = 0.26
     for k, batch in enumerate((1, 64, 256)):
@@ -480,9 +471,9 @@ def figure_latency(results, medians, path: Path) -> None:
 
 
 def figure_accuracy_latency(results, medians, path: Path) -> None:
-    from maskdet.reports import _new_figure
+    from maskdet.reports.html import new_figure
 
-    fig = _new_figure(6.0, 3.8)
+    fig = new_figure(6.0, 3.8)
     ax = fig.add_subplot()
     for i, (name, r) in enumerate(results.items()):
         ms = 1000 * medians.get(("classify", name, 1), np.nan)

@@ -48,7 +48,7 @@ def test_whole_frame(benchmark, yunet_model, classifier, mask_faces_split):
 
     _, test = mask_faces_split
     frame = _four_face_frame(test.images)
-    detector = maskdet.MaskDetector(classifier, face_detector="yunet")
-    faces = benchmark(detector.detect, frame)
+    mask_detector = maskdet.MaskDetector(classifier, face_detector="yunet")
+    faces = benchmark(mask_detector.detect, frame)
     benchmark.extra_info["faces"] = len(faces)
     assert len(faces) >= 1

@@ -84,7 +84,8 @@ def _measure(benchmark, video: Path, model, out: Path, **options) -> None:
     runs = []
 
     def run():
-        frames = maskdet.stream(video, model=model, detector="yunet", annotate=True, **options)
+        frames = maskdet.stream(video, model=model, face_detector="yunet", annotate=True,
+                                **options)
         with maskdet.VideoWriter(out, fps=25) as writer:
             faces = 0
             for result in frames:

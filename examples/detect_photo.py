@@ -14,14 +14,14 @@ import maskdet
 
 
 def main(photo: str, output: str, model: str | None = None) -> None:
-    detector = maskdet.MaskDetector(model)
+    mask_detector = maskdet.MaskDetector(model)
     image = maskdet.read_image(photo)
-    faces = detector.detect(image)
+    faces = mask_detector.detect(image)
     for face in faces:
         print(f"{face.label:>14}  {face.score:.2f}  box {face.box}")
     unmasked = faces[faces.labels == "without_mask"] if len(faces) else faces
     print(f"{len(faces)} faces, {len(unmasked)} without a mask")
-    maskdet.images.write_image(output, detector.annotate(image, faces))
+    maskdet.images.write_image(output, mask_detector.annotate(image, faces))
 
 
 if __name__ == "__main__":

@@ -7,27 +7,30 @@ Example:
     >>> for face in faces:  # doctest: +SKIP
     ...     print(face.box, face.label, face.score)
 
-Layers, each importing only those before it: ``data`` -> ``faces`` -> ``preprocessing`` ->
-``augmentation`` -> ``classifiers`` -> ``pretrained`` -> ``pipeline`` -> ``cli``. TensorFlow is
-imported only by the ``cnn`` backend.
+The package is laid out by stage, each importing only the stages before it (a test checks
+it): ``errors``, ``files``, ``versions``, ``detections`` -> ``images`` -> ``draw`` -> ``data`` ->
+``faces`` -> ``classifiers`` -> ``pretrained`` -> ``pipeline`` -> ``evaluation`` -> ``training``
+-> ``video`` -> ``reports`` -> ``cli``. TensorFlow is imported only by the ``cnn`` backend,
+matplotlib only when a report draws a figure.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-from .alerts import Alert, AlertCommand, ViolationMonitor
 from .classifiers import (
     Classifier,
+    ModelInfo,
+    ModelSettings,
+    Preprocessing,
     available_backends,
     create_classifier,
     load_classifier,
     read_manifest,
+    read_model_info,
     register_backend,
 )
-from .compliance import ComplianceStats
 from .data import Dataset, Sample, load_dataset, load_image_folder, load_voc, split_dataset
 from .detections import Detections, Face
+from .draw import annotate
 from .errors import (
     BackendError,
     BundleError,
@@ -36,7 +39,7 @@ from .errors import (
     ImageReadError,
     MaskdetError,
 )
-from .evaluation import evaluate_classifier
+from .evaluation import evaluate_classifier, evaluate_model
 from .faces import (
     FaceDetector,
     HaarDetector,
@@ -47,18 +50,26 @@ from .faces import (
     frame_face,
 )
 from .images import read_image
-from .pipeline import MaskDetector, annotate
-from .preprocessing import Preprocessing
+from .pipeline import MaskDetector
 from .pretrained import available_models, load_model
-from .streaming import FrameResult, MaskStream, StreamSummary, stop_on_signals, stream
-from .tracking import FaceTracker, Track
 from .training import train
-from .video import StreamError, VideoSource, VideoWriter
-
-try:
-    __version__ = version("maskdet")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0+unknown"
+from .versions import MASKDET_VERSION as __version__
+from .video import (
+    Alert,
+    AlertCommand,
+    ComplianceStats,
+    FaceTracker,
+    FrameResult,
+    MaskStream,
+    StreamError,
+    StreamSummary,
+    Track,
+    VideoSource,
+    VideoWriter,
+    ViolationMonitor,
+    stop_on_signals,
+    stream,
+)
 
 __all__ = [
     "Alert",
@@ -80,6 +91,8 @@ __all__ = [
     "MaskDetector",
     "MaskStream",
     "MaskdetError",
+    "ModelInfo",
+    "ModelSettings",
     "Preprocessing",
     "Sample",
     "StreamError",
@@ -96,6 +109,7 @@ __all__ = [
     "create_face_detector",
     "crop_face",
     "evaluate_classifier",
+    "evaluate_model",
     "extract_faces",
     "frame_face",
     "load_classifier",
@@ -105,6 +119,7 @@ __all__ = [
     "load_voc",
     "read_image",
     "read_manifest",
+    "read_model_info",
     "register_backend",
     "split_dataset",
     "stop_on_signals",

@@ -21,11 +21,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import DatasetError
-from .images import IMAGE_EXTENSIONS, looks_like_image
+from .images import IMAGE_EXTENSIONS, looks_like_image, walk_files
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,12 @@ class Dataset:
         classes = sorted({s.label for s in samples})
         return Dataset(samples, classes, self.root, self.layout, list(self.skipped))
 
+    def summary(self) -> dict[str, Any]:
+        """Where the dataset came from and what it holds, JSON-ready (for reports and
+        manifests): ``root``, ``layout``, ``counts`` per class, ``skipped``."""
+        return {"root": str(self.root), "layout": self.layout, "counts": self.counts(),
+                "skipped": len(self.skipped)}
+
     def __repr__(self) -> str:
         return (f"Dataset({self.layout!r}, root={str(self.root)!r}, {len(self)} samples, "
                 f"counts={self.counts()})")
@@ -117,14 +124,6 @@ def load_dataset(root: str | os.PathLike, min_face: int = 0) -> Dataset:
     if is_voc_layout(root):
         return load_voc(root, min_face=min_face)
     return load_image_folder(root)
-
-
-def _walk_files(folder: Path) -> list[Path]:
-    files = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        files.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
-    return files
 
 
 def _check_file(path: Path) -> str | None:
@@ -163,7 +162,7 @@ def load_image_folder(root: str | os.PathLike) -> Dataset:
     skipped: list[tuple[str, str]] = []
     ignored = 0
     for class_dir in class_dirs:
-        for path in _walk_files(class_dir):
+        for path in walk_files(class_dir):
             if not looks_like_image(path):
                 ignored += 1
                 continue
@@ -262,7 +261,7 @@ def load_voc(root: str | os.PathLike, min_face: int = 0) -> Dataset:
     """
     root = Path(root)
     images_dir, ann_dir = root / "images", root / "annotations"
-    by_name = {p.name: p for p in _walk_files(images_dir)}
+    by_name = {p.name: p for p in walk_files(images_dir)}
     by_stem = {p.stem: p for p in by_name.values()}
     samples: list[Sample] = []
     skipped: list[tuple[str, str]] = []
@@ -424,19 +423,95 @@ def find_cross_duplicates(parts: Sequence[Sequence[Path]]) -> list[tuple[str, st
     return pairs
 
 
+# -- held-out parts that travel with a model ---------------------------------------------------
+@dataclass(frozen=True)
+class SourceSplit:
+    """How one data source was split for training a model, recorded in the model's bundle so
+    that its held-out part can be found again (:func:`held_out_part`).
+
+    Attributes:
+        name: the source folder's name (``mask-scenes``).
+        layout: ``"folders"`` or ``"voc"``.
+        files: files in the whole source, to recognise it.
+        test_size, seed: the split (:func:`split_dataset` of the whole source).
+        test_files: files in its test part.
+    """
+
+    name: str
+    layout: str
+    files: int
+    test_size: float
+    seed: int
+    test_files: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "layout": self.layout, "files": self.files,
+                "test_size": self.test_size, "seed": self.seed, "test_files": self.test_files}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceSplit:
+        return cls(name=str(data["name"]), layout=str(data.get("layout", "")),
+                   files=int(data["files"]), test_size=float(data["test_size"]),
+                   seed=int(data["seed"]), test_files=int(data.get("test_files", 0)))
+
+
+def source_split(dataset: Dataset, test_size: float, seed: int) -> tuple[DatasetSplit,
+                                                                          SourceSplit]:
+    """Split one data source for training, and describe the split for the model's bundle.
+
+    Split the source as loaded whole (no ``min_face``, no relabelling): the split is by file,
+    and :func:`held_out_part` splits the whole folder again to find the same test part.
+    """
+    split = split_dataset(dataset, test_size, 0.0, seed)
+    record = SourceSplit(name=dataset.root.name, layout=dataset.layout,
+                         files=len(set(dataset.paths)), test_size=test_size, seed=seed,
+                         test_files=len(set(split.test.paths)))
+    return split, record
+
+
+def held_out_part(dataset: Dataset, sources: Sequence[SourceSplit]) -> Dataset:
+    """The part of ``dataset`` that a model trained on ``sources`` never saw.
+
+    The source named like ``dataset``'s folder is split again (the whole folder, with the
+    recorded seed and test size) and the samples of ``dataset`` in its test part are
+    returned, so ``dataset`` may be a filtered load (``min_face``, relabelled).
+
+    Raises:
+        DatasetError: the model records no source of that name, or the folder's files differ
+            from the source it was trained on.
+    """
+    name = dataset.root.name
+    entry = next((s for s in sources if s.name == name), None)
+    if entry is None:
+        known = ", ".join(s.name for s in sources) or "none recorded"
+        raise DatasetError(f"the model records no held-out part of a dataset named {name!r} "
+                           f"(its training sources: {known})")
+    whole = load_dataset(dataset.root)
+    files = len(set(whole.paths))
+    if files != entry.files:
+        raise DatasetError(f"{dataset.root}: {files} files, but the model's source {name!r} had "
+                           f"{entry.files}; its held-out part cannot be found again")
+    split = split_dataset(whole, entry.test_size, 0.0, entry.seed)
+    test = set(split.test.paths)
+    return dataset.subset(i for i, s in enumerate(dataset.samples) if s.path in test)
+
+
 __all__ = [
     "IMAGE_EXTENSIONS",
     "Dataset",
     "DatasetSplit",
     "Sample",
+    "SourceSplit",
     "VocAnnotation",
     "file_digest",
     "find_cross_duplicates",
+    "held_out_part",
     "is_voc_layout",
     "load_dataset",
     "load_image_folder",
     "load_voc",
     "merge_datasets",
     "parse_voc",
+    "source_split",
     "split_dataset",
 ]

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .errors import ImageReadError
+from .files import write_atomic
 
 #: File name extensions that are taken to be images when scanning folders (lower case).
 IMAGE_EXTENSIONS = frozenset(
@@ -119,9 +120,31 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     ok, buf = cv2.imencode(ext, image)
     if not ok:
         raise ImageReadError(f"{path}: cannot encode image as {ext}")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.tobytes())
-    os.replace(tmp, path)
+    write_atomic(path, buf.tobytes())
+
+
+def walk_files(folder: str | os.PathLike) -> list[Path]:
+    """Every file under ``folder``, in a stable (sorted) order; hidden files and folders
+    (``.DS_Store``, ``.thumbs/``) are left out. Linked folders are followed, each real folder
+    once, so that a link loop cannot repeat files."""
+    files: list[Path] = []
+    seen = {os.path.realpath(folder)}
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        kept = []
+        for name in sorted(d for d in dirnames if not d.startswith(".")):
+            real = os.path.realpath(os.path.join(dirpath, name))
+            if real not in seen:
+                seen.add(real)
+                kept.append(name)
+        dirnames[:] = kept
+        files.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
+    return files
+
+
+def list_image_files(folder: str | os.PathLike) -> list[Path]:
+    """The files under ``folder`` that are images (:func:`looks_like_image`), in the order of
+    :func:`walk_files`."""
+    return [p for p in walk_files(folder) if looks_like_image(p)]
 
 
 def map_images(fn: Callable[[Any], Any], items: Sequence, n_jobs: int | None = None,

@@ -1,75 +1,85 @@
-"""`MaskDetector`: face detection + mask classification on whole photos, and drawing results."""
+"""`MaskDetector`: face detection + mask classification of whole photos and video frames."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 
 import cv2
 import numpy as np
 
 from .classifiers import Classifier
 from .detections import Detections
+from .draw import annotate
 from .faces import FaceDetector, create_face_detector, crop_face
 from .pretrained import load_model
-
-#: Box colours (BGR) by label; other labels get ``OTHER_COLOR``.
-DEFAULT_COLORS: dict[str, tuple[int, int, int]] = {
-    "with_mask": (0, 200, 0),
-    "without_mask": (0, 0, 230),
-    "mask_weared_incorrect": (0, 165, 255),
-}
-OTHER_COLOR = (255, 160, 0)
-UNCLASSIFIED_COLOR = (200, 200, 200)
 
 
 class MaskDetector:
     """Finds faces in a photo and tells, for each, whether it wears a mask.
 
     Args:
-        classifier: a fitted :class:`~maskdet.classifiers.Classifier`, the path of a model
-            bundle, a bundled model's name (``"cnn"``, ``"hog-svm"``), or None for the bundled
+        model: a fitted :class:`~maskdet.classifiers.Classifier`, the path of a model bundle,
+            a bundled model's name (``"cnn"``, ``"hog-svm"``), or None for the bundled
             default model (see :func:`~maskdet.pretrained.load_model`).
         face_detector: a :class:`~maskdet.faces.FaceDetector` or a name (``"auto"``,
             ``"yunet"``, ``"haar"``).
         min_face: ignore faces whose shorter side is below this many pixels.
-        min_face_score: ignore faces the detector is less sure of than this.
+        min_face_score: ignore faces the face detector is less sure of than this.
         min_confidence: drop classified faces whose confidence (face score times the
             label's probability, :attr:`Detections.confidences`) is below this: one value
             for every label, or a value per label (``{"without_mask": 0.8}``; labels not
-            named keep everything). None: the model's recommended operating point, stored in
-            its bundle (see :func:`operating_point`), else nothing is dropped. 0 keeps every
-            face.
+            named keep everything). None: the model's operating point, stored in its bundle
+            (``model.settings_.min_confidence``), else nothing is dropped. 0 keeps every face.
+
+    Attributes:
+        classifier: the fitted classifier ``model`` named.
 
     Example:
-        >>> detector = MaskDetector()  # doctest: +SKIP
-        >>> faces = detector.detect(maskdet.read_image("street.jpg"))  # doctest: +SKIP
+        >>> mask_detector = MaskDetector()  # doctest: +SKIP
+        >>> faces = mask_detector.detect(maskdet.read_image("street.jpg"))  # doctest: +SKIP
         >>> faces[faces.labels == "without_mask"].boxes  # doctest: +SKIP
     """
 
     def __init__(
         self,
-        classifier: Classifier | str | os.PathLike | None = None,
+        model: Classifier | str | os.PathLike | None = None,
         face_detector: FaceDetector | str = "auto",
         min_face: int = 0,
         min_face_score: float = 0.0,
         min_confidence: float | Mapping[str, float] | None = None,
     ) -> None:
-        self.classifier = load_model(classifier)
+        self.classifier = load_model(model)
         self.face_detector = create_face_detector(face_detector)
         self.min_face = min_face
         self.min_face_score = min_face_score
         if min_confidence is None:
-            min_confidence = operating_point(self.classifier)
+            min_confidence = self.classifier.settings_.min_confidence
         self.min_confidence = _per_label(min_confidence, self.classes)
 
     @property
     def classes(self) -> tuple[str, ...]:
         return tuple(str(c) for c in self.classifier.classes_)
 
-    def find_faces(self, image: np.ndarray) -> Detections:
-        """The faces of ``image`` that pass the size and score filters, unclassified."""
-        faces = self.face_detector.detect(image).clip(image.shape[1], image.shape[0])
+    def find_faces(self, image: np.ndarray, scale: float = 1.0) -> Detections:
+        """The faces of ``image`` that pass the size and score filters, unclassified.
+
+        Args:
+            scale: detect on the image resized by this factor (0.5: faster, misses small
+                faces); the boxes are given in ``image``'s pixels either way.
+        """
+        h, w = image.shape[:2]
+        seen = image
+        if scale != 1.0:
+            interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            seen = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                              interpolation=interpolation)
+        faces = self.face_detector.detect(seen)
+        if scale != 1.0 and len(faces):
+            faces = replace(faces, boxes=faces.boxes / scale,
+                            landmarks=None if faces.landmarks is None else faces.landmarks / scale)
+        faces = faces.clip(w, h)
         if len(faces):
             keep = (faces.boxes[:, 2:].min(axis=1) >= self.min_face) & (
                 faces.face_scores >= self.min_face_score)
@@ -99,19 +109,20 @@ class MaskDetector:
         return faces[faces.confidences >= floor]
 
     def annotate(self, image: np.ndarray, detections: Detections, **kwargs) -> np.ndarray:
-        """A copy of ``image`` with labelled boxes; see :func:`annotate`."""
+        """A copy of ``image`` with labelled boxes; see :func:`maskdet.draw.annotate`."""
         return annotate(image, detections, **kwargs)
 
 
-def operating_point(classifier: Classifier) -> dict[str, float]:
-    """The minimum confidence per label that a model's bundle recommends (empty: none).
+def framing_detector(classifier: Classifier) -> FaceDetector | None:
+    """The face detector that framed the classifier's face-folder images in training
+    (``settings_.framing``), created again, so that its input is framed alike; None when they
+    were used whole.
 
-    The recipe of the bundled models chooses it on validation photos for a precision of
-    unmasked faces (see MODEL_CARD.md) and stores it in the manifest's
-    ``metrics.operating_point.min_confidence``.
+    Raises:
+        DetectorUnavailableError: the face detector cannot be created here (no YuNet model).
     """
-    point = getattr(classifier, "metrics_", {}).get("operating_point") or {}
-    return {str(k): float(v) for k, v in (point.get("min_confidence") or {}).items()}
+    name = classifier.settings_.framing
+    return None if name is None else create_face_detector(name)
 
 
 def _per_label(min_confidence: float | Mapping[str, float],
@@ -128,40 +139,3 @@ def _per_label(min_confidence: float | Mapping[str, float],
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"min_confidence must be between 0 and 1, got {value} for {label!r}")
     return {k: v for k, v in values.items() if v > 0}
-
-
-def annotate(
-    image: np.ndarray,
-    detections: Detections,
-    colors: Mapping[str, tuple[int, int, int]] | None = None,
-    thickness: int | None = None,
-    show_score: bool = True,
-) -> np.ndarray:
-    """Draw labelled boxes on a copy of ``image``: green with mask, red without (by default).
-
-    Args:
-        colors: BGR colour per label, merged over :data:`DEFAULT_COLORS`.
-        thickness: line thickness; None scales with the image size.
-        show_score: write the label's probability next to it.
-    """
-    palette = {**DEFAULT_COLORS, **(colors or {})}
-    out = image.copy()
-    h, w = out.shape[:2]
-    thickness = thickness or max(1, round(min(h, w) / 300))
-    font_scale = max(0.35, min(h, w) / 1000)
-    for face in detections:
-        x, y, bw, bh = face.box
-        color = (palette.get(face.label, OTHER_COLOR) if face.label is not None
-                 else UNCLASSIFIED_COLOR)
-        cv2.rectangle(out, (x, y), (x + bw, y + bh), color, thickness)
-        text = face.label or f"face {face.face_score:.2f}"
-        if face.label is not None and show_score:
-            text = f"{face.label} {face.score:.2f}"
-        if face.track_id is not None:
-            text = f"#{face.track_id} {text}"
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
-        ty = y - 2 if y - th - base - 2 >= 0 else min(h - 1, y + bh + th + base)
-        cv2.rectangle(out, (x, ty - th - base), (x + tw + 2, ty + 1), color, cv2.FILLED)
-        cv2.putText(out, text, (x + 1, ty - base + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
-                    (255, 255, 255), 1, cv2.LINE_AA)
-    return out

@@ -6,14 +6,14 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from .classifiers import Classifier, create_classifier
 from .data import Dataset, DatasetSplit, load_dataset, merge_datasets, split_dataset
-from .evaluation import dataset_summary, evaluate_with_predictions
+from .evaluation import evaluate_with_predictions
 from .faces import FaceCrops, FaceDetector, extract_faces
 
 logger = logging.getLogger(__name__)
@@ -72,8 +72,8 @@ def train(
             reported).
         out: where to save the model bundle, if given.
         framing: frame class-folder images on the face this detector finds
-            (:func:`~maskdet.faces.frame_face`; every image is kept). Recorded in the bundle,
-            so that evaluating the model frames them the same way (:func:`framing_detector`).
+            (:func:`~maskdet.faces.frame_face`; every image is kept). Recorded in the model's
+            ``settings_.framing``, so that evaluating it frames them the same way.
     """
     dataset = data if isinstance(data, Dataset) else load_datasets(data, min_face, label_map)
     classifier = (create_classifier(backend, **(params or {})) if isinstance(backend, str)
@@ -83,7 +83,7 @@ def train(
 
     def crops(part: Dataset, what: str) -> FaceCrops:
         logger.info("reading %d %s faces", len(part), what)
-        return extract_faces(part, margin=margin, detector=face_detector, framing=framing,
+        return extract_faces(part, margin=margin, face_detector=face_detector, framing=framing,
                              progress=progress)
 
     train_crops = crops(split.train, "training")
@@ -95,7 +95,7 @@ def train(
     classifier.fit(train_crops.images, train_crops.labels, **fit_kwargs)
     fit_seconds = time.perf_counter() - start
     info: dict[str, Any] = {
-        "data": [dataset_summary(dataset)],
+        "data": [dataset.summary()],
         "split": {"test_size": test_size, "validation_size": validation_size, "seed": seed,
                   "train": len(split.train), "validation": len(split.validation),
                   "test": len(split.test)},
@@ -103,37 +103,17 @@ def train(
     }
     if train_crops.detection_rate is not None:
         info["detection_rate"] = train_crops.detection_rate
-    if framing is not None:
-        info["framing"] = framing.name
     test_metrics = test_crops = test_proba = None
     if len(split.test):
         test_crops = crops(split.test, "test")
         test_metrics, test_proba, _ = evaluate_with_predictions(classifier, test_crops.images,
                                                                 test_crops.labels)
-    metrics = {"test": test_metrics, "training": info}
+    classifier.metrics_ = {**classifier.metrics_, "test": test_metrics, "training": info}
+    if framing is not None:
+        classifier.settings_ = replace(classifier.settings_, framing=framing.name)
     if out is not None:
-        classifier.save(out, metrics=metrics)
-    else:
-        classifier.metrics_ = {**classifier.metrics_, **metrics}
+        classifier.save(out)
     return TrainingResult(classifier, split, test_metrics, info, test_crops, test_proba)
-
-
-def framing_of(classifier: Classifier) -> str | None:
-    """The name of the face detector the classifier's class-folder images were framed with
-    in training (``metrics.training.framing``); None when they were used whole."""
-    return ((getattr(classifier, "metrics_", None) or {}).get("training") or {}).get("framing")
-
-
-def framing_detector(classifier: Classifier) -> FaceDetector | None:
-    """That detector (:func:`framing_of`), created again; None when there is none.
-
-    Raises:
-        DetectorUnavailableError: the detector cannot be created here (no YuNet model).
-    """
-    from .faces import create_face_detector
-
-    name = framing_of(classifier)
-    return None if name is None else create_face_detector(name)
 
 
 def _accepts_validation(classifier: Classifier) -> bool:
@@ -142,48 +122,3 @@ def _accepts_validation(classifier: Classifier) -> bool:
     return "validation_data" in inspect.signature(classifier.fit).parameters
 
 
-# -- held-out parts that travel with a model ---------------------------------------------------
-def source_split(dataset: Dataset, test_size: float, seed: int) -> tuple[DatasetSplit, dict]:
-    """Split one data source for training, and describe the split for the model's manifest.
-
-    The description (``name``, ``layout``, ``files``, ``test_size``, ``seed``,
-    ``test_files``) is what :func:`held_out_part` needs to find the same test part again, so
-    that a model's held-out scores can be re-measured by anyone with the same data. Split the
-    source as loaded whole (no ``min_face``, no relabelling): the split is by file.
-    """
-    split = split_dataset(dataset, test_size, 0.0, seed)
-    entry = {"name": dataset.root.name, "layout": dataset.layout,
-             "files": len(set(dataset.paths)), "test_size": test_size, "seed": seed,
-             "test_files": len(set(split.test.paths))}
-    return split, entry
-
-
-def held_out_part(dataset: Dataset, manifest: dict[str, Any]) -> Dataset:
-    """The part of ``dataset`` that the model described by ``manifest`` never trained on.
-
-    The model's manifest lists its data sources (``metrics.training.sources``, written by
-    :func:`source_split`); the one named like ``dataset``'s folder is split again (the whole
-    source, with the recorded seed and test size) and the samples of ``dataset`` in its test
-    part are returned, so ``dataset`` may be a filtered load (``min_face``, relabelled).
-
-    Raises:
-        DatasetError: the model records no source of that name, or the folder's files differ
-            from the source it was trained on.
-    """
-    from .errors import DatasetError
-
-    sources = ((manifest.get("metrics") or {}).get("training") or {}).get("sources") or []
-    name = dataset.root.name
-    entry = next((s for s in sources if s.get("name") == name), None)
-    if entry is None:
-        known = ", ".join(s.get("name", "?") for s in sources) or "none recorded"
-        raise DatasetError(f"the model records no held-out part of a dataset named {name!r} "
-                           f"(its training sources: {known})")
-    whole = load_dataset(dataset.root)
-    files = len(set(whole.paths))
-    if files != entry["files"]:
-        raise DatasetError(f"{dataset.root}: {files} files, but the model's source {name!r} had "
-                           f"{entry['files']}; its held-out part cannot be found again")
-    split = split_dataset(whole, float(entry["test_size"]), 0.0, int(entry["seed"]))
-    test = set(split.test.paths)
-    return dataset.subset(i for i, s in enumerate(dataset.samples) if s.path in test)

@@ -24,16 +24,17 @@ Usage (about an hour on two CPU cores: each model is trained once per fold and o
     python -m recipes.default_models ../shared/datasets --box-stats   # YuNet vs drawn boxes
     python -m recipes.default_models ../shared/datasets --compare-framing  # whole vs framed
 
-The bundles record the split of each source (``metrics.training.sources``), so that
-``maskdet evaluate MODEL DATA --held-out`` measures exactly the held-out part again, the
-operating point (``metrics.operating_point``), which ``MaskDetector`` applies by default, and
-the recipe's measurements (``metrics.recipe``); ``metrics.json`` next to them collects those.
+The bundles record, among their settings, the split of each source (``settings.sources``), so
+that ``maskdet evaluate MODEL DATA --held-out`` measures exactly the held-out part again, the
+framing of the mask-faces images, and the operating point (``settings.min_confidence``), which
+``MaskDetector`` applies by default; and among their metrics how the operating point was
+chosen (``metrics.operating_point``) and the recipe's measurements (``metrics.recipe``).
+``metrics.json`` next to them collects those.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -45,20 +46,28 @@ from typing import Any
 
 import numpy as np
 
-from maskdet.classifiers import Classifier, create_classifier
-from maskdet.data import Dataset, load_dataset
-from maskdet.detections import Detections, box_iou
+from maskdet.classifiers import Classifier, ModelSettings, create_classifier
+from maskdet.data import Dataset, SourceSplit, load_dataset, source_split, split_dataset
+from maskdet.detections import box_iou
 from maskdet.evaluation import (
     SceneResult,
     evaluate_scenes,
     evaluate_with_predictions,
+    match_detections,
     precision_lower_bound,
     scene_detection_metrics,
+    scene_ground_truth,
 )
-from maskdet.faces import FaceDetector, create_face_detector, crop_face, extract_faces
+from maskdet.faces import (
+    CachedFaceDetector,
+    FaceDetector,
+    YuNetDetector,
+    create_face_detector,
+    crop_face,
+    extract_faces,
+)
 from maskdet.images import read_image
 from maskdet.pipeline import MaskDetector
-from maskdet.training import framing_of, source_split
 
 logger = logging.getLogger("recipes.default_models")
 
@@ -89,7 +98,7 @@ OPERATING_FOLDS = 4
 #: Frame the mask-faces images on the face YuNet finds in them (``maskdet.faces.frame_face``):
 #: group and street photos in the face folders are cut to their largest face, as faces are
 #: cut from photos at inference; close-ups keep their scale. Recorded in the bundles
-#: (``metrics.training.framing``), so that ``maskdet evaluate`` frames them the same way.
+#: (``settings.framing``), so that ``maskdet evaluate`` frames them the same way.
 FRAMING = True
 #: mask_weared_incorrect (59 faces in mask-scenes, none in mask-faces) is not modelled.
 DROP = {"mask_weared_incorrect": None}
@@ -116,7 +125,7 @@ class Sources:
     faces_test: Dataset
     scenes_train: Dataset
     scenes_test: Dataset
-    entries: list[dict[str, Any]]
+    entries: list[SourceSplit]
 
 
 def load_sources(data_dir: Path, scenes_dir: Path | None = None) -> Sources:
@@ -135,8 +144,6 @@ def load_sources(data_dir: Path, scenes_dir: Path | None = None) -> Sources:
 
 def validation_sources(sources: Sources) -> Sources:
     """The training parts split again: training (``*_train``) and validation (``*_test``)."""
-    from maskdet.data import split_dataset
-
     faces = split_dataset(sources.faces_train, VALIDATION_SIZE[FACES], 0.0, SEED + 1)
     scenes = split_dataset(sources.scenes_train, VALIDATION_SIZE[SCENES], 0.0, SEED + 1)
     return Sources(faces.train, faces.test, scenes.train, scenes.test, sources.entries)
@@ -179,40 +186,25 @@ def scene_crops(scenes: Dataset, margin: float, boxes: dict[Path, np.ndarray] | 
     crops = extract_faces(kept, margin=margin)
     images, labels = list(crops.images), list(crops.labels)
     if boxes is not None:
-        by_path: dict[Path, list] = {}
-        for s in kept.samples:
-            by_path.setdefault(s.path, []).append(s)
-        for path, samples in by_path.items():
+        for path, gt, gt_labels in scene_ground_truth(kept):
             found = boxes.get(path)
             if found is None or not len(found):
                 continue
-            gt = np.array([s.box for s in samples], np.float64)
-            iou = box_iou(found, gt)
+            # Each labelled face takes the detection that overlaps it most, one to one.
+            is_tp, matched, _ = match_detections(found, _best_overlap(found, gt), gt,
+                                                 DETECTOR_MATCH_IOU)
             image = read_image(path)
-            for i, j in enumerate(iou.argmax(axis=1)):
-                if iou[i, j] >= DETECTOR_MATCH_IOU:
-                    images.append(crop_face(image, found[i], margin))
-                    labels.append(samples[j].label)
+            for box, tp, j in zip(found, is_tp, matched):
+                if tp:
+                    images.append(crop_face(image, box, margin))
+                    labels.append(gt_labels[j])
     return images, np.array(labels, dtype=object)
 
 
-class RememberingDetector(FaceDetector):
-    """A face detector that answers from memory for an image it has seen before (by its
-    pixels): the recipe frames each mask-faces image several times (inner and shipped model,
-    each measure)."""
-
-    def __init__(self, detector: FaceDetector) -> None:
-        self.detector = detector
-        self.name = detector.name
-        self._seen: dict[bytes, Detections] = {}
-
-    def detect(self, image: np.ndarray) -> Detections:
-        digest = hashlib.blake2b(str(image.shape).encode(), digest_size=16)
-        digest.update(np.ascontiguousarray(image).data)
-        key = digest.digest()
-        if key not in self._seen:
-            self._seen[key] = self.detector.detect(image)
-        return self._seen[key]
+def _best_overlap(found: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Per detection, its highest IoU with a labelled face: as scores, they make
+    :func:`match_detections` match the best-overlapping detections first."""
+    return box_iou(found, gt).max(axis=1) if len(gt) else np.zeros(len(found))
 
 
 def training_set(sources_train: tuple[Dataset, Dataset], margin: float,
@@ -227,7 +219,7 @@ def training_set(sources_train: tuple[Dataset, Dataset], margin: float,
 def near_copy_free(test: Dataset, train: Dataset) -> np.ndarray:
     """Bool mask over ``test``'s samples: no near-copy (perceptual hash and thumbnail, as
     ``maskdet analyze`` finds them) among ``train``'s images."""
-    from maskdet.analysis import near_duplicate_pairs, perceptual_hash, thumbnail
+    from maskdet.reports.analysis import near_duplicate_pairs, perceptual_hash, thumbnail
 
     paths = list(test.paths) + list(train.paths)
     images = [read_image(p) for p in paths]
@@ -258,9 +250,9 @@ def measure(classifier: Classifier, sources: Sources, detector: FaceDetector,
 def measure_faces(classifier: Classifier, faces: Dataset, detector: FaceDetector,
                   clean: np.ndarray | None = None) -> dict[str, Any]:
     """Scores on mask-faces images, framed with ``detector`` if the classifier's training
-    images were (``metrics.training.framing``); with ``clean``, also on those it marks."""
+    images were (``settings_.framing``); with ``clean``, also on those it marks."""
     crops = extract_faces(faces, margin=classifier.preprocessing.margin,
-                          framing=detector if framing_of(classifier) else None)
+                          framing=detector if classifier.settings_.framing else None)
     metrics, proba, _ = evaluate_with_predictions(classifier, crops.images, crops.labels)
     out = _short(metrics)
     if clean is not None:
@@ -275,7 +267,7 @@ def end_to_end(classifier: Classifier, photos: Dataset, detector: FaceDetector,
     """Face detection + ``classifier`` on VOC photos, faces of at least EVAL_MIN_FACE px."""
     pipeline = MaskDetector(classifier, face_detector=detector, min_face=EVAL_MIN_FACE,
                             min_confidence=min_confidence)
-    scenes = evaluate_scenes(pipeline, photos, min_face=EVAL_MIN_FACE)
+    scenes = evaluate_scenes(pipeline, photos)
     return {"images": scenes["images"], "iou": scenes["iou"], "min_face": EVAL_MIN_FACE,
             "min_confidence": pipeline.min_confidence, "mean_ap": scenes["mean_ap"],
             "detector_recall": scenes["detector_recall"], "per_class": scenes["per_class"]}
@@ -287,8 +279,7 @@ def validation_results(classifier: Classifier, photos: Dataset, detector: FaceDe
     pipeline's classes: what :func:`choose_operating_point` chooses from."""
     pipeline = MaskDetector(classifier, face_detector=detector, min_face=EVAL_MIN_FACE,
                             min_confidence=0)
-    results = evaluate_scenes(pipeline, photos, min_face=EVAL_MIN_FACE,
-                              keep_results=True)["results"]
+    results = evaluate_scenes(pipeline, photos, keep_results=True)["results"]
     return results, list(pipeline.classes)
 
 
@@ -296,13 +287,14 @@ def choose_operating_point(results: list[SceneResult], classes: list[str]) -> di
     """The lowest confidence of unmasked faces at which their precision, end to end on
     validation photos (``results``, from models that did not train on them), is at least
     OPERATING_PRECISION with OPERATING_CONFIDENCE -- the Wilson lower bound, not the observed
-    precision, because a few dozen faces are weak evidence. For the bundle's
-    ``metrics.operating_point``; empty when no confidence gets there."""
+    precision, because a few dozen faces are weak evidence: ``min_confidence``, ``note`` and
+    the ``validation`` numbers (see :func:`set_operating_point`); empty when no confidence gets
+    there."""
     label = "without_mask"
     confidences = sorted({float(score) for r in results
                           for score, name in zip(r.pred_scores, r.pred_labels) if name == label})
     for i, threshold in enumerate(confidences):
-        kept = [_drop_below(r, label, threshold) for r in results]
+        kept = [r.above({label: threshold}) for r in results]
         curve = scene_detection_metrics(kept, classes, min_face=EVAL_MIN_FACE)["per_class"][label]
         bound = precision_lower_bound(curve["tp"], curve["detections"], OPERATING_CONFIDENCE)
         if bound >= OPERATING_PRECISION:
@@ -349,11 +341,14 @@ def cross_validated_operating_point(name: str, sources: Sources,
     return point
 
 
-def _drop_below(result: SceneResult, label: str, threshold: float) -> SceneResult:
-    """``result`` without the detections labelled ``label`` scored below ``threshold``."""
-    keep = ~((result.pred_labels == label) & (result.pred_scores < threshold))
-    return replace(result, pred_boxes=result.pred_boxes[keep],
-                   pred_labels=result.pred_labels[keep], pred_scores=result.pred_scores[keep])
+def set_operating_point(classifier: Classifier, point: dict[str, Any]) -> None:
+    """Give ``classifier`` the operating point :func:`choose_operating_point` chose: its
+    confidences and note as settings (``MaskDetector`` applies them), how it was measured as
+    a metric."""
+    classifier.settings_ = replace(classifier.settings_,
+                                   min_confidence=point.get("min_confidence", {}),
+                                   operating_point_note=point.get("note", ""))
+    classifier.metrics_["operating_point"] = point
 
 
 def _short(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -376,8 +371,8 @@ def train_model(name: str, sources: Sources, boxes: dict[Path, np.ndarray],
     counts = {str(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True))}
     info = {"fit_seconds": round(time.perf_counter() - start, 1), "train_faces": len(images),
             "train_counts": counts}
-    training = {"sources": sources.entries, **({"framing": detector.name} if framing else {})}
-    classifier.metrics_["training"] = training  # for measure(), and saved in the bundle
+    classifier.settings_ = ModelSettings(sources=tuple(sources.entries),
+                                         framing=detector.name if framing else None)
     logger.info("%s: trained on %d faces in %.0f s", name, len(images), info["fit_seconds"])
     return classifier, info
 
@@ -392,7 +387,7 @@ def build(data_dir: Path, out: Path, names: list[str], detector: FaceDetector | 
         params: per model name, settings that replace the shipped ones (tests use tiny ones).
     """
     sources = load_sources(data_dir)
-    detector = RememberingDetector(detector or create_face_detector("yunet"))
+    detector = CachedFaceDetector(detector or create_face_detector("yunet"))
     boxes = detector_boxes(sources.scenes_train, detector)
     clean = near_copy_free(sources.faces_test, sources.faces_train)
     logger.info("%d of %d mask-faces test images have no near-copy in the training part",
@@ -405,7 +400,7 @@ def build(data_dir: Path, out: Path, names: list[str], detector: FaceDetector | 
         logger.info("%s: operating point %s", name, point.get("min_confidence"))
         classifier, info = train_model(name, sources, boxes, detector,
                                        (params or {}).get(name))
-        classifier.metrics_["operating_point"] = point
+        set_operating_point(classifier, point)
         recipe = {"script": "recipes/default_models.py", "seed": SEED, **info,
                   "train_min_face": TRAIN_MIN_FACE, "eval_min_face": EVAL_MIN_FACE}
         report[name] = _measure_and_save(classifier, out / f"{name}.maskdet", sources,
@@ -425,7 +420,7 @@ def remeasure(data_dir: Path, out: Path, names: list[str],
     from maskdet.classifiers import load_classifier
 
     sources = load_sources(data_dir)
-    detector = RememberingDetector(detector or create_face_detector("yunet"))
+    detector = CachedFaceDetector(detector or create_face_detector("yunet"))
     boxes = detector_boxes(sources.scenes_train, detector) if operating_point else {}
     clean = near_copy_free(sources.faces_test, sources.faces_train)
     report = {}
@@ -436,7 +431,7 @@ def remeasure(data_dir: Path, out: Path, names: list[str],
             point = cross_validated_operating_point(name, sources, boxes, detector,
                                                     (params or {}).get(name))
             logger.info("%s: operating point %s", name, point.get("min_confidence"))
-            classifier.metrics_["operating_point"] = point
+            set_operating_point(classifier, point)
         recipe = {k: v for k, v in classifier.metrics_["recipe"].items() if k != "held_out"}
         report[name] = _measure_and_save(classifier, path, sources, detector, clean, recipe)
     return _write_report(out, report)
@@ -446,8 +441,8 @@ def _measure_and_save(classifier: Classifier, path: Path, sources: Sources,
                       detector: FaceDetector, clean: np.ndarray,
                       recipe: dict[str, Any]) -> dict[str, Any]:
     recipe = {**recipe, "held_out": measure(classifier, sources, detector, clean)}
-    classifier.save(path, metrics={"training": classifier.metrics_["training"],
-                                   "recipe": recipe})
+    classifier.metrics_["recipe"] = recipe
+    classifier.save(path)
     logger.info("%s: %s", path.name, _headline(recipe["held_out"]))
     return {"params": classifier.get_params(deep=False),
             "operating_point": classifier.metrics_.get("operating_point", {}), **recipe}
@@ -507,7 +502,7 @@ def search(data_dir: Path, names: list[str],
     validation part; the held-out test parts are not touched. Prints one JSON line per
     setting."""
     inner = validation_sources(load_sources(data_dir))
-    detector = RememberingDetector(create_face_detector("yunet"))
+    detector = CachedFaceDetector(create_face_detector("yunet"))
     boxes = detector_boxes(inner.scenes_train, detector)
     rows = []
     for name in names:
@@ -539,10 +534,8 @@ def compare_framing(data_dir: Path, names: list[str],
     framed, on repeated validation splits of the mask-faces *training* part (20 %
     each, one per seed; the rest plus the scene training faces to train on). The test parts
     are not touched. Prints one JSON line per model, seed and framing."""
-    from maskdet.data import split_dataset
-
     sources = load_sources(data_dir)
-    detector = RememberingDetector(detector or create_face_detector("yunet"))
+    detector = CachedFaceDetector(detector or create_face_detector("yunet"))
     boxes = detector_boxes(sources.scenes_train, detector)
     rows = []
     for name in names:
@@ -565,9 +558,6 @@ def box_statistics(data_dir: Path) -> dict[str, Any]:
     """How YuNet's own boxes differ from the labelled ones on the training photos of
     mask-scenes: medians of the centre offset and the scale of the labelled box relative to
     YuNet's (faces >= 20 px matched at IoU >= 0.3); ``maskdet.faces.YUNET_BOX_ADJUSTMENT``."""
-    from maskdet.evaluation import scene_ground_truth
-    from maskdet.faces import YuNetDetector
-
     detector = YuNetDetector(box_adjustment=None)
     rows = []
     for path, gt, _ in scene_ground_truth(load_sources(data_dir).scenes_train):
@@ -575,10 +565,10 @@ def box_statistics(data_dir: Path) -> dict[str, Any]:
         found = found[found[:, 2:].min(axis=1) >= EVAL_MIN_FACE]
         if not len(found) or not len(gt):
             continue
-        iou = box_iou(found, gt)
-        for i, j in enumerate(iou.argmax(axis=1)):
-            if iou[i, j] >= 0.3:
-                (x, y, w, h), (gx, gy, gw, gh) = found[i], gt[j]
+        is_tp, matched, _ = match_detections(found, _best_overlap(found, gt), gt, 0.3)
+        for (x, y, w, h), tp, j in zip(found, is_tp, matched):
+            if tp:
+                gx, gy, gw, gh = gt[j]
                 rows.append(((gx + gw / 2 - x - w / 2) / w, (gy + gh / 2 - y - h / 2) / h,
                              gw / w, gh / h))
     medians = np.median(np.array(rows), axis=0)

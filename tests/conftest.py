@@ -7,12 +7,19 @@ import logging
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
-from maskdet.detections import Detections
-from maskdet.faces import FaceDetector
+from tests.helpers import (
+    BlobDetector,
+    clip_faces,
+    clip_frame,
+    scene_image,
+    synthetic_face,
+    write_class_folders,
+    write_clip,
+    write_voc,
+)
 
 FACES_ENV = "MASKDET_TEST_FACES"  # ../shared/datasets/mask-faces
 SCENES_ENV = "MASKDET_TEST_SCENES"  # ../shared/datasets/mask-scenes
@@ -59,7 +66,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
         raise DetectorUnavailableError("downloads are disabled in tests")
 
-    monkeypatch.setattr("maskdet.faces.download_yunet_model", no_download)
+    monkeypatch.setattr("maskdet.faces.model_file.download_yunet_model", no_download)
 
 
 @pytest.fixture(autouse=True)
@@ -72,30 +79,6 @@ def _maskdet_logging():
     logger.setLevel(logging.NOTSET)
 
 
-def synthetic_face(label: str, rng: np.random.Generator, size: int = 96) -> np.ndarray:
-    """A drawn 'face': skin-coloured ellipse with eyes; 'with_mask' adds a light mask shape
-    over the lower half, 'without_mask' a mouth. Separable by HOG; face size, position and
-    colours vary so that a model trained on them generalises to other crops."""
-    img = np.full((size, size, 3), rng.integers(60, 200), np.uint8)
-    img[:] = img + rng.integers(0, 30, (size, size, 3), dtype=np.uint8)
-    s = size * rng.uniform(0.85, 1.05)  # the face's own scale
-    cx = size // 2 + int(rng.integers(-size // 16, size // 16 + 1))
-    cy = size // 2 + int(rng.integers(-size // 16, size // 16 + 1))
-    skin = tuple(int(v) for v in rng.integers([90, 120, 160], [130, 170, 230]))
-    cv2.ellipse(img, (cx, cy), (int(s * 0.32), int(s * 0.42)), 0, 0, 360, skin, -1)
-    for dx in (-s / 7, s / 7):
-        cv2.circle(img, (int(cx + dx), int(cy - s * 0.1)), max(2, int(s / 24)), (40, 30, 30), -1)
-    if label == "with_mask":
-        color = tuple(int(v) for v in rng.integers([180, 150, 100], [255, 230, 200]))
-        pts = np.array([[cx - s / 3, cy + s * 0.05], [cx + s / 3, cy + s * 0.05],
-                        [cx + s / 4, cy + s * 0.35], [cx - s / 4, cy + s * 0.35]], np.int32)
-        cv2.fillPoly(img, [pts], color)
-    else:
-        cv2.ellipse(img, (cx, int(cy + s * 0.2)), (int(s / 8), max(1, int(s / 20))), 0, 0, 360,
-                    (60, 60, 150), -1)
-    return img
-
-
 @pytest.fixture(scope="session")
 def synthetic_faces():
     """80 synthetic face crops (40 per class) with labels."""
@@ -103,20 +86,6 @@ def synthetic_faces():
     labels = ["with_mask", "without_mask"] * 40
     images = [synthetic_face(label, rng) for label in labels]
     return images, np.array(labels)
-
-
-def write_class_folders(root: Path, per_class: int = 12, classes=("with_mask", "without_mask"),
-                        seed: int = 0) -> Path:
-    """A small class-folder dataset of synthetic faces written as JPEG/PNG files."""
-    rng = np.random.default_rng(seed)
-    for label in classes:
-        folder = root / label
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            ext = ".png" if i % 3 == 0 else ".jpg"
-            face = synthetic_face("with_mask" if label == "with_mask" else "without_mask", rng)
-            cv2.imwrite(str(folder / f"{label}_{i}{ext}"), face)
-    return root
 
 
 @pytest.fixture
@@ -135,19 +104,47 @@ def trained_model(tmp_path_factory, synthetic_faces) -> Path:
     return path
 
 
-class MarkerDetector(FaceDetector):
-    """Finds a face where the top-left pixel is white: the box stored in pixels (0, 1..4),
-    blue channel, after a weak 8 x 8 decoy at the corner."""
+@pytest.fixture
+def voc_dir(tmp_path) -> Path:
+    root = write_voc(tmp_path / "scenes", [
+        ("a", scene_image(1), [("with_mask", (10, 10, 40, 40)),
+                               ("without_mask", (50, 10, 90, 50))]),
+        ("b", scene_image(2), [("mask_weared_incorrect", (100, 60, 150, 110)),
+                               ("with_mask", (170, 10, 200, 40)),  # wholly outside (w=160)
+                               ("without_mask", (140, 100, 180, 140))]),  # clipped
+        ("c", scene_image(3), [("with_mask", (5, 5, 30, 30))]),
+        ("d", None, [("with_mask", (5, 5, 30, 30))]),  # its image is missing
+        ("e", scene_image(5), [("with_mask", (0, 0, 6, 8)),  # tiny face
+                               ("without_mask", (20, 20, 60, 60))]),
+    ])
+    (root / "annotations" / "c.xml").write_text("<annotation><filename>c.png</filename>")
+    return root
 
-    name = "marker"
 
-    def __init__(self):
-        self.calls = 0
+@pytest.fixture(scope="module")
+def static_video(tmp_path_factory) -> Path:
+    """20 frames at 10 fps: a masked face on the left, a bare one on the right."""
+    patches = clip_faces("with_mask", "without_mask")
+    frame = clip_frame(patches, [(30, 60), (190, 80)])
+    return write_clip(tmp_path_factory.mktemp("video") / "static.avi", [frame] * 20)
 
-    def detect(self, image):
-        self.calls += 1
-        if image[0, 0].tolist() != [255, 255, 255]:
-            return Detections.empty()
-        x, y, w, h = (int(v) for v in image[0, 1:5, 0])
-        # a weak decoy box, then the real one: the most confident face must be used
-        return Detections(boxes=[[0, 0, 8, 8], [x, y, w, h]], face_scores=[0.3, 0.9])
+
+@pytest.fixture(scope="module")
+def moving_video(tmp_path_factory) -> Path:
+    """30 frames: two faces sliding towards each other, 3 px a frame."""
+    patches = clip_faces("with_mask", "without_mask", seed=2)
+    frames = [clip_frame(patches, [(10 + 3 * i, 10), (220 - 3 * i, 140)]) for i in range(30)]
+    return write_clip(tmp_path_factory.mktemp("video") / "moving.avi", frames)
+
+
+@pytest.fixture(autouse=True)
+def _ffmpeg_log_level(monkeypatch):
+    """`maskdet video` quiets FFmpeg through the environment: undo it after each test."""
+    monkeypatch.setenv("OPENCV_FFMPEG_LOGLEVEL", os.environ.get("OPENCV_FFMPEG_LOGLEVEL", "-8"))
+
+
+@pytest.fixture
+def blob_detector(monkeypatch):
+    """Make the CLI's face detector the stub."""
+    monkeypatch.setattr("maskdet.video.streaming.create_face_detector",
+                        lambda *args, **kwargs: BlobDetector())

@@ -1,4 +1,4 @@
-"""Datasets: class folders and Pascal VOC scenes, splitting, and face extraction."""
+"""Datasets: class folders and Pascal VOC scenes, and splitting them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import MarkerDetector, synthetic_face, write_class_folders
 
 from maskdet.data import (
     Dataset,
@@ -25,69 +24,24 @@ from maskdet.data import (
     parse_voc,
     split_dataset,
 )
-from maskdet.detections import Detections
 from maskdet.errors import DatasetError
-from maskdet.faces import (
-    crop_face,
-    extract_faces,
-    frame_face,
-    square_box,
-)
 from maskdet.images import read_image
+from tests.helpers import (
+    jpeg_bytes,
+    scene_image,
+    voc_xml,
+    warnings_text,
+    write_class_folders,
+    write_voc,
+)
 
 CLASSES3 = ("with_mask", "without_mask", "mask_weared_incorrect")
-
-
-def jpeg_bytes(image: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".jpg", image)
-    assert ok
-    return buf.tobytes()
-
-
-def warnings_text(caplog) -> str:
-    return "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
-
-
-# --------------------------------------------------------------------------- VOC helpers
-
-
-def voc_xml(filename: str, width, height, objects, extra_object_text: str = "") -> str:
-    """objects: (label, (xmin, ymin, xmax, ymax)); a None label writes no <name>."""
-    parts = [f"<annotation>\n  <folder>images</folder>\n  <filename>{filename}</filename>\n"
-             f"  <size><width>{width}</width><height>{height}</height><depth>3</depth></size>\n"]
-    for label, (x1, y1, x2, y2) in objects:
-        name = "" if label is None else f"<name>{label}</name>"
-        parts.append(
-            f"  <object>{name}<pose>Unspecified</pose><truncated>0</truncated>"
-            f"<difficult>0</difficult>\n    <bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin>"
-            f"<xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox>{extra_object_text}\n  </object>\n")
-    parts.append("</annotation>\n")
-    return "".join(parts)
-
-
-def scene_image(seed: int, h: int = 120, w: int = 160) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
-
-
-def write_voc(root: Path, entries) -> Path:
-    """entries: (stem, image or None, objects) -- a PNG per image, an XML per entry."""
-    (root / "images").mkdir(parents=True, exist_ok=True)
-    (root / "annotations").mkdir(parents=True, exist_ok=True)
-    for stem, image, objects in entries:
-        h, w = (120, 160) if image is None else image.shape[:2]
-        if image is not None:
-            assert cv2.imwrite(str(root / "images" / f"{stem}.png"), image)
-        (root / "annotations" / f"{stem}.xml").write_text(voc_xml(f"{stem}.png", w, h, objects))
-    return root
 
 
 def parse_one(tmp_path: Path, objects, width=100, height=100, extra="") -> object:
     path = tmp_path / "ann.xml"
     path.write_text(voc_xml("img.png", width, height, objects, extra))
     return parse_voc(path)
-
-
-# --------------------------------------------------------------------------- class folders
 
 
 def test_class_folders_fixture_loads(class_folders):
@@ -235,9 +189,6 @@ def test_load_dataset_errors(tmp_path, make, message):
     assert message in str(info.value)
 
 
-# --------------------------------------------------------------------------- VOC parsing
-
-
 @pytest.mark.parametrize(
     "bndbox, expected_box, problem",
     [
@@ -329,26 +280,6 @@ def test_parse_voc_missing_file(tmp_path):
         parse_voc(tmp_path / "nope.xml")
 
 
-# --------------------------------------------------------------------------- VOC loading
-
-
-@pytest.fixture
-def voc_dir(tmp_path) -> Path:
-    root = write_voc(tmp_path / "scenes", [
-        ("a", scene_image(1), [("with_mask", (10, 10, 40, 40)),
-                               ("without_mask", (50, 10, 90, 50))]),
-        ("b", scene_image(2), [("mask_weared_incorrect", (100, 60, 150, 110)),
-                               ("with_mask", (170, 10, 200, 40)),  # wholly outside (w=160)
-                               ("without_mask", (140, 100, 180, 140))]),  # clipped
-        ("c", scene_image(3), [("with_mask", (5, 5, 30, 30))]),
-        ("d", None, [("with_mask", (5, 5, 30, 30))]),  # its image is missing
-        ("e", scene_image(5), [("with_mask", (0, 0, 6, 8)),  # tiny face
-                               ("without_mask", (20, 20, 60, 60))]),
-    ])
-    (root / "annotations" / "c.xml").write_text("<annotation><filename>c.png</filename>")
-    return root
-
-
 def test_load_voc(voc_dir, caplog):
     caplog.set_level(logging.WARNING, logger="maskdet")
     assert is_voc_layout(voc_dir)
@@ -429,9 +360,6 @@ def test_layout_detection_needs_both_folders(tmp_path):
     assert not is_voc_layout(root)
     (root / "annotations").mkdir()
     assert is_voc_layout(root)
-
-
-# --------------------------------------------------------------------------- splitting
 
 
 @pytest.fixture(scope="module")
@@ -609,176 +537,6 @@ def test_find_cross_duplicates(tmp_path):
     assert find_cross_duplicates([[files["a"], files["b"]], [files["c"]]]) == []
 
 
-# --------------------------------------------------------------------------- faces
-
-
-def test_extract_faces_class_folders_whole(class_folders):
-    ds = load_dataset(class_folders)
-    crops = extract_faces(ds, n_jobs=2)
-    assert len(crops) == 24
-    assert crops.classes == ["with_mask", "without_mask"]
-    assert list(crops.labels) == list(ds.labels)
-    assert crops.samples == ds.samples
-    assert crops.skipped == []
-    assert crops.detection_rate is None
-    for image, sample in zip(crops.images, crops.samples):
-        assert image.dtype == np.uint8
-        assert image.shape == (96, 96, 3)
-        np.testing.assert_array_equal(image, read_image(sample.path))
-
-
-@pytest.mark.parametrize(
-    "box, margin, window",
-    [
-        ((20, 30, 40, 50), 0.2, (20, 90, 5, 75)),  # side 70 centred on (40, 55)
-        ((20, 30, 40, 50), 0.0, (30, 80, 15, 65)),  # side 50
-        ((60, 40, 30, 30), 0.5, (25, 85, 45, 105)),  # side 60 centred on (75, 55)
-    ],
-)
-def test_extract_faces_voc_square_crops_with_margin(tmp_path, box, margin, window):
-    image = scene_image(9)
-    x, y, w, h = box
-    root = write_voc(tmp_path / "v", [
-        ("p", image, [("with_mask", (x, y, x + w, y + h))]),
-        ("q", scene_image(10), [("without_mask", (0, 0, 20, 20))]),
-    ])
-    ds = load_dataset(root)
-    crops = extract_faces(ds, margin=margin)
-    assert list(crops.labels) == ["with_mask", "without_mask"]
-    y1, y2, x1, x2 = window
-    assert crops.images[0].shape == (y2 - y1, x2 - x1, 3)
-    np.testing.assert_array_equal(crops.images[0], image[y1:y2, x1:x2])
-
-
-def test_crop_face_pads_at_the_border():
-    image = scene_image(11)
-    crop = crop_face(image, (0, 0, 30, 30), margin=0.2)  # side 42 starting at (-6, -6)
-    assert square_box((0, 0, 30, 30), 0.2) == (-6, -6, 42, 42)
-    assert crop.shape == (42, 42, 3)
-    np.testing.assert_array_equal(crop[6:, 6:], image[0:36, 0:36])
-    np.testing.assert_array_equal(crop[0, 6:], image[0, 0:36])  # replicated edge row
-    with pytest.raises(ValueError, match="outside"):
-        crop_face(image, (500, 500, 10, 10))
-
-
-def test_extract_faces_skips_bad_image_keeps_others(class_folders, caplog):
-    ds = load_dataset(class_folders)
-    bad = ds.paths[3]
-    data = bad.read_bytes()
-    bad.write_bytes(data[: len(data) // 2])
-    caplog.set_level(logging.WARNING, logger="maskdet")
-    crops = extract_faces(ds, n_jobs=3)
-    assert len(crops) == 23
-    assert bad not in [s.path for s in crops.samples]
-    assert [s for s in ds.samples if s.path != bad] == crops.samples
-    assert len(crops.skipped) == 1
-    assert crops.skipped[0][0] == str(bad)
-    assert "truncated" in crops.skipped[0][1]
-    text = warnings_text(caplog)
-    assert str(bad) in text
-    assert "skipped 1 unreadable" in text
-
-
-def test_extract_faces_voc_box_outside_decoded_image(tmp_path, caplog):
-    # The annotation says 400x400, the image is 120x160: the box lies outside the pixels.
-    root = write_voc(tmp_path / "v", [
-        ("p", scene_image(1), [("with_mask", (10, 10, 40, 40)),
-                               ("without_mask", (300, 300, 350, 350))]),
-    ])
-    xml = root / "annotations" / "p.xml"
-    xml.write_text(xml.read_text().replace("<width>160</width><height>120</height>",
-                                           "<width>400</width><height>400</height>"))
-    caplog.set_level(logging.WARNING, logger="maskdet")
-    crops = extract_faces(load_voc(root))
-    assert list(crops.labels) == ["with_mask"]
-    assert len(crops.skipped) == 1
-    assert crops.skipped[0][0] == str(root / "images" / "p.png")
-    assert "outside" in crops.skipped[0][1]
-
-
-def write_marked_folders(root: Path, with_faces: dict[str, tuple[int, int]]) -> Path:
-    """Per class (found, total) PNG images of 64x80; found ones carry the detector marker."""
-    rng = np.random.default_rng(0)
-    for label, (found, total) in with_faces.items():
-        (root / label).mkdir(parents=True)
-        for i in range(total):
-            img = synthetic_face(label, rng, size=80)[:64]
-            img[0, :5] = 0
-            if i < found:
-                img[0, 0] = 255
-                img[0, 1:5, 0] = (10 + i, 12, 30, 30)
-            assert cv2.imwrite(str(root / label / f"{label}_{i:02d}.png"), img)
-    return root
-
-
-def test_extract_faces_with_detector_leaves_out_faceless_images(tmp_path, caplog):
-    root = write_marked_folders(tmp_path / "m", {"with_mask": (4, 10), "without_mask": (9, 10)})
-    ds = load_dataset(root)
-    detector = MarkerDetector()
-    caplog.set_level(logging.INFO, logger="maskdet")
-    crops = extract_faces(ds, margin=0.0, detector=detector, n_jobs=4)
-    assert detector.calls == 20
-    assert len(crops) == 13
-    assert Counter(crops.labels) == {"with_mask": 4, "without_mask": 9}
-    assert crops.detection_rate == pytest.approx({"with_mask": 0.4, "without_mask": 0.9})
-    for image, sample in zip(crops.images, crops.samples):
-        i = int(sample.path.stem.rsplit("_", 1)[1])
-        assert i < (4 if sample.label == "with_mask" else 9)  # only images with a face
-        assert image.shape == (30, 30, 3)  # the face crop, never the whole 64x80 image
-        whole = read_image(sample.path)
-        np.testing.assert_array_equal(image, whole[12:42, 10 + i:40 + i])
-    assert crops.skipped == []
-    text = warnings_text(caplog)
-    assert "finds faces far more often in some classes" in text
-    assert "left out 7 images in which marker found no face" in text
-    assert "with_mask 40%, without_mask 90%" in caplog.text
-
-
-@pytest.mark.parametrize(
-    "found, rates, warns",
-    [
-        ({"with_mask": (8, 10), "without_mask": (9, 10)}, (0.8, 0.9), False),
-        ({"with_mask": (10, 10), "without_mask": (10, 10)}, (1.0, 1.0), False),
-        ({"with_mask": (5, 10), "without_mask": (7, 10)}, (0.5, 0.7), True),
-        ({"with_mask": (0, 4), "without_mask": (4, 4)}, (0.0, 1.0), True),
-    ],
-)
-def test_detection_rate_warning_threshold(tmp_path, caplog, found, rates, warns):
-    ds = load_dataset(write_marked_folders(tmp_path / "m", found))
-    caplog.set_level(logging.WARNING, logger="maskdet")
-    crops = extract_faces(ds, detector=MarkerDetector())
-    assert crops.detection_rate == pytest.approx(dict(zip(("with_mask", "without_mask"), rates)))
-    assert len(crops) == sum(f for f, _ in found.values())
-    assert ("far more often" in caplog.text) is warns
-
-
-def test_detection_rate_ignores_unreadable_images(tmp_path, caplog):
-    root = write_marked_folders(tmp_path / "m", {"with_mask": (0, 4), "without_mask": (4, 4)})
-    for i in (0, 1):
-        (root / "with_mask" / f"with_mask_0{i}.png").write_bytes(b"not an image at all")
-    ds = load_dataset(root)
-    assert ds.counts() == {"with_mask": 4, "without_mask": 4}
-    caplog.set_level(logging.WARNING, logger="maskdet")
-    crops = extract_faces(ds, detector=MarkerDetector())
-    # No face in any readable with_mask image: the unreadable ones do not count as found.
-    assert crops.detection_rate == pytest.approx({"with_mask": 0.0, "without_mask": 1.0})
-    assert len(crops.skipped) == 2
-    assert Counter(crops.labels) == {"without_mask": 4}
-    assert "far more often" in caplog.text
-
-
-def test_detector_not_used_on_voc_boxes(voc_dir):
-    detector = MarkerDetector()
-    crops = extract_faces(load_voc(voc_dir), detector=detector)
-    assert detector.calls == 0
-    assert len(crops) == 6
-    assert crops.detection_rate is None
-    assert all(c.shape[0] == c.shape[1] for c in crops.images)
-
-
-# --------------------------------------------------------------------------- real data
-
-
 @pytest.mark.shared
 def test_real_mask_faces(faces_dir):
     ds = load_dataset(faces_dir)
@@ -844,79 +602,3 @@ def test_real_scene_16bit_pngs_present(scenes_dir):
              for n in (0, 10, 20, 100, 200, 300)}
     assert kinds == {0: (8, 2), 10: (8, 6), 20: (16, 6), 100: (16, 6), 200: (16, 6),
                      300: (8, 6)}
-
-
-@pytest.mark.shared
-def test_real_scenes_extract_a_few_faces(scenes_dir):
-    ds = load_dataset(scenes_dir)
-    wanted = {scenes_dir / "images" / f"maksssksksss{n}.png" for n in (0, 20, 100)}
-    subset = ds.subset(i for i, s in enumerate(ds.samples) if s.path in wanted)
-    crops = extract_faces(subset)
-    assert len(crops) == len(subset) > 3
-    assert crops.skipped == []
-    for image, sample in zip(crops.images, crops.samples):
-        side = max(1, round(max(sample.box[2:]) * 1.4))
-        assert image.dtype == np.uint8
-        assert image.shape == (side, side, 3)
-
-
-# --------------------------------------------------------------------------- framing
-def gradient_image(h: int, w: int) -> np.ndarray:
-    """Every pixel different, so that a view's position can be read off its pixels."""
-    yy, xx = np.mgrid[0:h, 0:w]
-    return np.dstack([yy % 256, xx % 256, (yy // 256) * 16 + xx // 256]).astype(np.uint8)
-
-
-def test_frame_face_without_a_face_keeps_the_image():
-    image = gradient_image(160, 100)
-    assert frame_face(image, Detections.empty()) is image
-
-
-def test_frame_face_close_up_keeps_the_face_in_a_tall_photo():
-    # A face low in a tall close-up: the centre square (rows 30-130) would cut its chin (155).
-    image = gradient_image(160, 100)
-    faces = Detections(boxes=[[20, 100, 60, 55]], face_scores=[0.9])
-    view = frame_face(image, faces)
-    np.testing.assert_array_equal(view, image[60:160, 0:100])  # as low as the image allows
-    # Centred where the image allows: face centre at row 60 -> rows 10-110.
-    high = Detections(boxes=[[20, 40, 60, 40]], face_scores=[0.9])
-    np.testing.assert_array_equal(frame_face(image, high), image[10:110, 0:100])
-    # A wide photo: columns move the same way.
-    wide = gradient_image(100, 300)
-    right = Detections(boxes=[[200, 10, 60, 70]], face_scores=[0.9])
-    np.testing.assert_array_equal(frame_face(wide, right), wide[0:100, 180:280])
-
-
-def test_frame_face_scene_crops_the_largest_face_with_the_margin():
-    image = gradient_image(300, 400)
-    # Longer side 60 < 0.4 x 300: a face in a scene. The small, more confident face is not it.
-    faces = Detections(boxes=[[10, 10, 20, 20], [200, 100, 50, 60]], face_scores=[0.99, 0.8])
-    view = frame_face(image, faces, margin=0.1)
-    np.testing.assert_array_equal(view, crop_face(image, (200, 100, 50, 60), 0.1))
-    assert view.shape == (72, 72, 3)
-    # At 0.4 of the shorter side and above it is a close-up: the full-height square.
-    big = Detections(boxes=[[200, 100, 120, 110]], face_scores=[0.9])
-    np.testing.assert_array_equal(frame_face(image, big), image[0:300, 100:400])
-
-
-def test_extract_faces_framing_keeps_every_image(tmp_path):
-    # Marker faces are 30 px in 64 x 80 images: close-ups (above 0.4 x 64), left of centre.
-    root = write_marked_folders(tmp_path / "m", {"with_mask": (4, 10), "without_mask": (9, 10)})
-    ds = load_dataset(root)
-    detector = MarkerDetector()
-    crops = extract_faces(ds, margin=0.0, framing=detector, n_jobs=3)
-    assert detector.calls == 20
-    assert crops.samples == ds.samples  # nothing left out, faces found or not
-    assert crops.detection_rate is None
-    for image, sample in zip(crops.images, crops.samples):
-        i = int(sample.path.stem.rsplit("_", 1)[1])
-        whole = read_image(sample.path)
-        if i < (4 if sample.label == "with_mask" else 9):
-            # The square centred on the largest face (30 x 30, centre x 25 + i) as far as the
-            # image allows; not on the decoy (8 x 8 at 0, 0), not the centre square (x 8-72).
-            left = max(0, 25 + i - 32)
-            np.testing.assert_array_equal(image, whole[:, left:left + 64])
-        else:
-            np.testing.assert_array_equal(image, whole)
-    with pytest.raises(ValueError, match="not both"):
-        extract_faces(ds, detector=detector, framing=detector)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from maskdet.detections import Detections, Face
+from maskdet.detections import Detections, Face, box_iou
 
 CLASSES = ("with_mask", "without_mask")
 
@@ -262,3 +262,25 @@ def test_counts_include_zero_classes(probabilities, expected):
 
 def test_counts_unclassified_is_empty():
     assert make(3).counts() == {}
+
+
+# -- box_iou ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("a, b, expected", [
+    ([0, 0, 10, 10], [0, 0, 10, 10], 1.0),
+    ([0, 0, 10, 10], [5, 0, 10, 10], 50 / 150),           # half overlap: 50 / (100+100-50)
+    ([0, 0, 10, 10], [5, 5, 10, 10], 25 / 175),
+    ([0, 0, 10, 10], [10, 0, 10, 10], 0.0),               # touching edges
+    ([0, 0, 10, 10], [2, 2, 5, 5], 25 / 100),              # one inside the other
+    ([0, 0, 0, 10], [0, 0, 0, 10], 0.0),                   # no area
+])
+def test_box_iou_known_pairs(a, b, expected):
+    assert box_iou([a], [b])[0, 0] == pytest.approx(expected)
+
+
+def test_box_iou_shape_and_empty():
+    iou = box_iou([[0, 0, 10, 10], [100, 100, 4, 4]], [[0, 0, 10, 10], [5, 0, 10, 10],
+                                                       [101, 101, 2, 2]])
+    assert iou.shape == (2, 3)
+    np.testing.assert_allclose(iou, [[1, 1 / 3, 0], [0, 0, 4 / 16]])
+    assert box_iou(np.zeros((0, 4)), [[0, 0, 1, 1]]).shape == (0, 1)

@@ -15,9 +15,11 @@ from maskdet.errors import ImageReadError, MaskdetError
 from maskdet.images import (
     IMAGE_EXTENSIONS,
     decode_image,
+    list_image_files,
     looks_like_image,
     read_image,
     sniff_image_format,
+    walk_files,
     write_image,
 )
 
@@ -339,3 +341,25 @@ def test_write_image_round_trip(tmp_path, name, magic):
     if magic != "jpeg":
         np.testing.assert_array_equal(back, img)
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left behind
+
+
+# --------------------------------------------------------------------------- folders
+def test_walk_files_is_sorted_skips_hidden_and_follows_links_once(tmp_path):
+    root = tmp_path / "photos"
+    (root / "b").mkdir(parents=True)
+    (root / "a").mkdir()
+    (root / ".thumbs").mkdir()
+    for rel in ("b/2.jpg", "a/1.png", "z.jpg", ".DS_Store", ".thumbs/t.jpg", "a/notes.txt"):
+        (root / rel).write_bytes(b"x")
+    (root / "a" / "loop").symlink_to(root)  # a link back up: must not repeat the files
+    (root / "c").symlink_to(root / "b")  # a second way into b/
+    files = [p.relative_to(root).as_posix() for p in walk_files(root)]
+    assert files == ["z.jpg", "a/1.png", "a/notes.txt", "b/2.jpg"]
+
+
+def test_list_image_files_keeps_images_by_extension_or_content(tmp_path):
+    (tmp_path / "face.jpg_1088Wx1632H").write_bytes(b"\xff\xd8\xff\xe0rest")
+    (tmp_path / "a.PNG").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("not an image")
+    names = [p.name for p in list_image_files(tmp_path)]
+    assert names == ["a.PNG", "face.jpg_1088Wx1632H"]

@@ -1,4 +1,4 @@
-"""`MaskDetector` (face detection + classification) and `annotate`."""
+"""`MaskDetector`: face detection + classification of photos, and its operating point."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import re
 
 import numpy as np
 import pytest
-from conftest import synthetic_face
 
 from maskdet.classifiers import load_classifier
 from maskdet.detections import Detections
+from maskdet.draw import annotate
 from maskdet.faces import FaceDetector, HaarDetector
-from maskdet.pipeline import DEFAULT_COLORS, OTHER_COLOR, UNCLASSIFIED_COLOR, MaskDetector, annotate
+from maskdet.pipeline import MaskDetector
+from tests.helpers import synthetic_face
 
 CLASSES = ("with_mask", "without_mask")
-GREEN, RED = (0, 200, 0), (0, 0, 230)
 
 
 class FixedDetector(FaceDetector):
@@ -67,8 +67,6 @@ def scene_with_faces(labels, seed: int = 1, face_size: int = 98, margin: float =
         boxes.append((x + offset, y + offset, inner, inner))
     return canvas, boxes
 
-
-# -- MaskDetector ---------------------------------------------------------------------------
 
 def test_scene_builder_squares_are_the_pasted_faces():
     from maskdet.faces import square_box
@@ -210,17 +208,6 @@ def test_detect_rejects_bad_images(classifier, image):
     assert detector.face_detector.calls == 0
 
 
-# -- annotate -------------------------------------------------------------------------------
-
-def border_pixels(image, box):
-    """The pixels on the outline of ``box`` as drawn by cv2.rectangle with thickness 1."""
-    x, y, w, h = box
-    return np.concatenate([
-        image[y, x : x + w + 1], image[y + h, x : x + w + 1],
-        image[y : y + h + 1, x], image[y : y + h + 1, x + w],
-    ])
-
-
 def classified(boxes, labels, classes=CLASSES):
     probabilities = [[0.9 if c == label else 0.1 / (len(classes) - 1) for c in classes]
                      for label in labels]
@@ -233,75 +220,18 @@ def photo():
     return np.random.default_rng(3).integers(0, 100, (300, 400, 3), dtype=np.uint8)
 
 
-def test_annotate_draws_label_colours_on_a_copy(photo):
-    before = photo.copy()
-    boxes = [(50, 100, 80, 90), (250, 120, 100, 100)]
-    dets = classified(boxes, ["with_mask", "without_mask"])
-
-    out = annotate(photo, dets)
-
-    np.testing.assert_array_equal(photo, before)  # the input is unchanged
-    assert out is not photo and out.shape == photo.shape and out.dtype == np.uint8
-    assert (border_pixels(out, boxes[0]) == GREEN).all()
-    assert (border_pixels(out, boxes[1]) == RED).all()
-    # inside the boxes (away from the label text) and far outside nothing changed
-    np.testing.assert_array_equal(out[110:185, 60:125], photo[110:185, 60:125])
-    np.testing.assert_array_equal(out[260:, :], photo[260:, :])
-    # the label is drawn above each box
-    assert (out[80:99, 50:60] != photo[80:99, 50:60]).any()
-
-
-def test_annotate_default_colours():
-    assert DEFAULT_COLORS["with_mask"] == GREEN and DEFAULT_COLORS["without_mask"] == RED
-
-
-def test_annotate_custom_colours_override(photo):
-    boxes = [(50, 100, 80, 90), (250, 120, 100, 100)]
-    dets = classified(boxes, ["with_mask", "without_mask"])
-    out = annotate(photo, dets, colors={"with_mask": (255, 0, 255)})
-    assert (border_pixels(out, boxes[0]) == (255, 0, 255)).all()
-    assert (border_pixels(out, boxes[1]) == RED).all()  # others keep their default
-
-
-def test_annotate_unknown_label_and_unclassified(photo):
-    boxes = [(50, 100, 80, 90), (250, 120, 100, 100)]
-    other = classified(boxes[:1], ["mask_on_chin"], classes=("mask_on_chin", "with_mask"))
-    out = annotate(photo, other)
-    assert (border_pixels(out, boxes[0]) == OTHER_COLOR).all()
-
-    plain = Detections(boxes=boxes, face_scores=[0.9, 0.8])
-    out = annotate(photo, plain)
-    assert UNCLASSIFIED_COLOR == (200, 200, 200)
-    for box in boxes:
-        assert (border_pixels(out, box) == UNCLASSIFIED_COLOR).all()
-    np.testing.assert_array_equal(annotate(photo, Detections.empty()), photo)
-
-
-def test_annotate_thickness(photo):
-    box = (100, 100, 60, 60)
-    out = annotate(photo, classified([box], ["with_mask"]), thickness=5)
-    assert (out[158:163, 110:150] == GREEN).all()  # a 5-px line centred on the box's edge
-    assert (out[110:150, 98:103] == GREEN).all()
-    assert (out[105:155, 105:155] == photo[105:155, 105:155]).all()
-
-
-def test_annotate_box_at_top_puts_label_below(photo):
-    box = (100, 0, 60, 60)
-    out = annotate(photo, classified([box], ["without_mask"]))
-    assert (border_pixels(out, box) == RED).all()
-    assert (out[61:80, 100:110] != photo[61:80, 100:110]).any()
-
-
 def test_mask_detector_annotate(classifier, photo):
     detector = MaskDetector(classifier, face_detector=FixedDetector([(50, 100, 80, 90)]))
     dets = classified([(50, 100, 80, 90)], ["without_mask"])
     np.testing.assert_array_equal(detector.annotate(photo, dets), annotate(photo, dets))
 
 
-# -- the operating point: min_confidence ------------------------------------------------------
-
 CONFIDENCE_BOXES = [(10, 10, 50, 50), (100, 10, 50, 50), (200, 10, 50, 50), (300, 10, 50, 50)]
+
+
 CONFIDENCE_FACE_SCORES = [0.9, 0.9, 0.5, 1.0]
+
+
 #: labels with, without, without, without; confidences 0.855, 0.72, 0.45, 0.6
 CONFIDENCE_PROBA = np.array([[0.95, 0.05], [0.2, 0.8], [0.1, 0.9], [0.4, 0.6]], np.float32)
 
@@ -338,15 +268,15 @@ def test_min_confidence_drops_faces_below_it_per_label(classifier, monkeypatch, 
 
 def test_default_min_confidence_is_the_models_operating_point(classifier, monkeypatch,
                                                               tmp_path):
-    from maskdet.pipeline import operating_point
+    from dataclasses import replace
 
-    assert operating_point(classifier) == {}
+    assert classifier.settings_.min_confidence == {}
     _, found = detect_with_fixed_probabilities(classifier, monkeypatch)
     assert len(found) == 4  # no operating point: nothing is dropped
 
-    classifier.metrics_["operating_point"] = {"min_confidence": {"without_mask": 0.7}}
+    classifier.settings_ = replace(classifier.settings_, min_confidence={"without_mask": 0.7})
     reloaded = load_classifier(classifier.save(tmp_path / "m.maskdet"))
-    assert operating_point(reloaded) == {"without_mask": 0.7}
+    assert reloaded.settings_.min_confidence == {"without_mask": 0.7}
     detector, found = detect_with_fixed_probabilities(reloaded, monkeypatch)
     assert detector.min_confidence == {"without_mask": 0.7}
     assert found.boxes.tolist() == [list(CONFIDENCE_BOXES[i]) for i in (0, 1)]
@@ -363,3 +293,25 @@ def test_default_min_confidence_is_the_models_operating_point(classifier, monkey
 def test_min_confidence_rejects_bad_values(classifier, min_confidence, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         MaskDetector(classifier, FixedDetector([]), min_confidence=min_confidence)
+
+
+def test_find_faces_on_a_resized_image_gives_boxes_in_the_image_pixels(classifier):
+    class HalfSeen(FaceDetector):
+        """Finds a 20 px face at (30, 10) of the image it is given; records its size."""
+
+        def __init__(self):
+            self.sizes = []
+
+        def detect(self, image):
+            self.sizes.append(image.shape[:2])
+            return Detections(boxes=[[30, 10, 20, 20]], face_scores=[0.9],
+                              landmarks=np.full((1, 5, 2), 10.0))
+
+    image = np.zeros((100, 200, 3), np.uint8)
+    face_detector = HalfSeen()
+    mask_detector = MaskDetector(classifier, face_detector, min_face=30)
+    found = mask_detector.find_faces(image, scale=0.5)
+    assert face_detector.sizes == [(50, 100)]
+    assert found.boxes.tolist() == [[60, 20, 40, 40]]  # back in the image's pixels
+    assert found.landmarks[0, 0].tolist() == [20.0, 20.0]
+    assert len(mask_detector.find_faces(image)) == 0  # 20 px at full size: below min_face

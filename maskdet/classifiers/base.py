@@ -4,10 +4,12 @@ A classifier follows scikit-learn's estimator contract: hyper-parameters are sto
 by ``__init__``; ``fit(X, y)`` returns ``self``; ``predict``/``predict_proba`` raise
 ``NotFittedError`` before ``fit``; ``predict_proba`` columns follow ``classes_``. ``X`` is a
 sequence of face crops, ``uint8`` BGR arrays of shape (H, W, 3) of any size: the backend's
-:class:`~maskdet.preprocessing.Preprocessing` turns them into its input.
+:class:`~maskdet.classifiers.preprocessing.Preprocessing` turns them into its input.
 
 A backend subclasses `Classifier` and implements four hooks: ``_fit_inputs``,
 ``_predict_inputs``, ``_save_weights`` and ``_load_weights`` (and ``preprocessing``).
+:meth:`Classifier.save` writes a bundle; :func:`~maskdet.classifiers.registry.load_classifier`
+reads one back.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ import time
 from abc import abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..preprocessing import Preprocessing, as_bgr
+from ..versions import library_versions
+from .bundle import write_bundle
+from .info import ModelInfo, ModelSettings
+from .preprocessing import Preprocessing, as_bgr
 
 
 def check_images(X: Sequence[np.ndarray] | np.ndarray) -> list[np.ndarray]:
@@ -43,12 +48,18 @@ class Classifier(ClassifierMixin, BaseEstimator):
 
     Attributes set by ``fit``:
         classes_: array of class names, the columns of ``predict_proba``.
-        metrics_: dict of training facts (sample counts, training seconds); training code may
-            add held-out metrics, and :meth:`save` stores them in the bundle.
+        metrics_: dict of measurements (sample counts, training seconds); training code may
+            add held-out metrics. :meth:`save` stores them in the bundle.
+        settings_: how the model is to be used (:class:`~maskdet.classifiers.info.
+            ModelSettings`: operating point, framing, training sources); empty after ``fit``,
+            set by training code, stored in the bundle and applied by
+            :class:`~maskdet.pipeline.MaskDetector`.
     """
 
     #: The registry name of the backend (``"hog-svm"``, ``"cnn"``).
     backend_name: ClassVar[str] = ""
+    #: No settings until training code sets them (immutable, so a safe shared default).
+    settings_: ModelSettings = ModelSettings()
 
     @property
     @abstractmethod
@@ -90,6 +101,7 @@ class Classifier(ClassifierMixin, BaseEstimator):
         inputs = self.preprocessing.apply_batch(images)
         self._fit_inputs(inputs, y_idx, len(classes))
         self.classes_ = classes
+        self.settings_ = ModelSettings()
         self.metrics_ = {
             "n_train": int(len(images)),
             "train_counts": {str(c): int(n) for c, n in zip(classes, np.bincount(y_idx))},
@@ -111,11 +123,16 @@ class Classifier(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)] if len(proba) else self.classes_[:0]
 
-    def save(self, path: str | os.PathLike, metrics: dict[str, Any] | None = None) -> Path:
-        """Write the classifier to one bundle file (see :mod:`maskdet.classifiers.bundle`).
+    def model_info(self) -> ModelInfo:
+        """The record of this fitted classifier that :meth:`save` writes into its bundle."""
+        check_is_fitted(self, "classes_")
+        return ModelInfo(
+            backend=self.backend_name, classes=tuple(str(c) for c in self.classes_),
+            params=self.get_params(deep=False), preprocessing=self.preprocessing,
+            settings=self.settings_, metrics=dict(getattr(self, "metrics_", {})),
+            versions={**library_versions(), **self._library_versions()})
 
-        ``metrics`` are merged into ``metrics_`` and stored in the manifest.
-        """
-        from .bundle import save_bundle
-
-        return save_bundle(self, path, metrics=metrics)
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the classifier to one bundle file (see :mod:`maskdet.classifiers.bundle`),
+        atomically; the classifier itself is left as it was. Returns ``path``."""
+        return write_bundle(path, self.model_info().to_manifest(), self._save_weights)

@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from ..augmentation import FaceAugmenter
 from ..errors import BackendError
-from ..faces import DEFAULT_MARGIN
-from ..preprocessing import Preprocessing
+from ..faces.crops import DEFAULT_MARGIN
+from .augmentation import FaceAugmenter
 from .base import Classifier, check_images
+from .preprocessing import Preprocessing
 
 logger = logging.getLogger(__name__)
 
@@ -259,9 +259,9 @@ class CnnClassifier(Classifier):
             of the best epoch are kept.
         augment: ``True`` or ``"light"``: randomly flip, rotate, zoom, shift (and for ``small``
             brighten) the training faces; ``"robust"``: a fresh
-            :class:`~maskdet.augmentation.FaceAugmenter` copy of every face each epoch (also
-            shrunk, blurred, darkened, noisy, JPEG-compressed and partly covered, as faces in
-            street photos are); ``False``: none.
+            :class:`~maskdet.classifiers.augmentation.FaceAugmenter` copy of every face each
+            epoch (also shrunk, blurred, darkened, noisy, JPEG-compressed and partly covered,
+            as faces in street photos are); ``False``: none.
         class_weight: None or ``"balanced"`` (weigh classes inversely to their frequency).
         threads: TensorFlow intra- and inter-op threads (None: TensorFlow's default, all
             cores); takes effect only before TensorFlow first runs in the process.
@@ -316,7 +316,9 @@ class CnnClassifier(Classifier):
         self.random_state = random_state
         self.margin = margin
 
-    def _setting(self, name: str) -> Any:
+    def effective_param(self, name: str) -> Any:
+        """The value of a parameter, the architecture's default where it is left at None
+        (``image_size``, ``epochs``, ``learning_rate``)."""
         value = getattr(self, name)
         if value is not None:
             return value
@@ -327,7 +329,7 @@ class CnnClassifier(Classifier):
 
     @property
     def preprocessing(self) -> Preprocessing:
-        return Preprocessing(size=int(self._setting("image_size")), color="rgb",
+        return Preprocessing(size=int(self.effective_param("image_size")), color="rgb",
                              margin=float(self.margin))
 
     # -- training -------------------------------------------------------------------------
@@ -423,7 +425,7 @@ class CnnClassifier(Classifier):
         return data.prefetch(tf.data.AUTOTUNE)
 
     def _optimizer(self, steps: int) -> keras.optimizers.Optimizer:
-        peak = float(self._setting("learning_rate"))
+        peak = float(self.effective_param("learning_rate"))
         warmup = min(steps // 10, 200)
         # Cosine decay to zero: at a constant rate validation accuracy kept swinging between
         # 0.82 and 0.96 from epoch to epoch; decayed, the last epochs settle. A short warm-up
@@ -448,9 +450,9 @@ class CnnClassifier(Classifier):
         validation = getattr(self, "_validation", None)
         if validation is None:
             inputs, y, validation = self._split_validation(inputs, y)
-        epochs = int(self._setting("epochs"))
+        epochs = int(self.effective_param("epochs"))
         steps = epochs * -(-len(inputs) // int(self.batch_size))
-        model = build_model(self.architecture, int(self._setting("image_size")), n_classes)
+        model = build_model(self.architecture, int(self.effective_param("image_size")), n_classes)
         model.compile(optimizer=self._optimizer(steps), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
         history = _History()
@@ -476,7 +478,8 @@ class CnnClassifier(Classifier):
     # -- inference ------------------------------------------------------------------------
     def _predict_inputs(self, inputs: np.ndarray) -> np.ndarray:
         if getattr(self, "_predict_fn", None) is None:
-            self._predict_fn = _compiled_predict(self.model_, int(self._setting("image_size")))
+            size = int(self.effective_param("image_size"))
+            self._predict_fn = _compiled_predict(self.model_, size)
         parts = [self._predict_fn(inputs[i:i + _PREDICT_CHUNK]).numpy()
                  for i in range(0, len(inputs), _PREDICT_CHUNK)]
         return np.concatenate(parts)

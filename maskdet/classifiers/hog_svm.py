@@ -8,10 +8,10 @@ import cv2
 import joblib
 import numpy as np
 
-from ..augmentation import FaceAugmenter
-from ..faces import DEFAULT_MARGIN
-from ..preprocessing import Preprocessing
+from ..faces.crops import DEFAULT_MARGIN
+from .augmentation import FaceAugmenter
 from .base import Classifier
+from .preprocessing import Preprocessing
 
 #: Below this many images HOG runs in-process: worker start-up would cost more than it saves.
 _PARALLEL_MIN = 512
@@ -87,8 +87,8 @@ class HogSvmClassifier(Classifier):
         flip_augment: also train on the mirror image of every face (faces are left-right
             symmetric; this adds about 1.5 points of accuracy on ``mask-faces``).
         augment_copies: also train on this many randomly degraded copies of every face
-            (:class:`~maskdet.augmentation.FaceAugmenter`: smaller, blurred, darker, turned,
-            partly covered), for photos unlike the training faces.
+            (:class:`~maskdet.classifiers.augmentation.FaceAugmenter`: smaller, blurred,
+            darker, turned, partly covered), for photos unlike the training faces.
         color_grid: also describe the face's colours, as the mean colour of each cell of a
             ``color_grid`` x ``color_grid`` grid (see :func:`color_layout`); 0 (the default):
             HOG of the gray face alone.

@@ -10,17 +10,23 @@ backend in either of two ways:
       my-net = "my_package.module:MyClassifier"
 
 A backend is a subclass of :class:`~maskdet.classifiers.base.Classifier`. Backends are
-imported only when first used, so ``import maskdet`` stays light.
+imported only when first used, so ``import maskdet`` stays light. :func:`load_classifier`
+builds the backend a bundle names and loads its weights into it.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import BackendError, BundleError
 from .base import Classifier
+from .bundle import open_bundle, read_manifest
+from .info import ModelInfo
 
 ENTRY_POINT_GROUP = "maskdet.backends"
 
@@ -101,3 +107,44 @@ def create_classifier(name: str, **params) -> Classifier:
         return backend(**params)
     except TypeError as exc:
         raise BackendError(f"backend {name!r}: {exc}") from None
+
+
+def load_classifier(path: str | os.PathLike) -> Classifier:
+    """Load a classifier from a bundle written by :meth:`Classifier.save`.
+
+    The backend is chosen from the manifest; every weight file is checked against its
+    recorded sha256 before it is loaded. The classifier's ``settings_`` and ``metrics_`` are
+    the bundle's.
+
+    Raises:
+        BundleError: missing, not a bundle, truncated, altered, newer format, or a backend
+            that is not installed.
+    """
+    path = Path(path)
+    with open_bundle(path) as (manifest, weights):
+        info = ModelInfo.from_manifest(manifest, path)
+        backend = get_backend(info.backend, for_bundle=path)
+        try:
+            classifier = backend(**info.params)
+        except TypeError as exc:
+            raise BundleError(f"{path}: bundle parameters do not fit backend "
+                              f"{info.backend!r} ({exc})") from None
+        classifier.classes_ = np.array(info.classes)
+        if classifier.preprocessing != info.preprocessing:
+            raise BundleError(f"{path}: preprocessing in the manifest ({info.preprocessing}) "
+                              f"does not match the backend's ({classifier.preprocessing})")
+        try:
+            classifier._load_weights(weights)
+        except BundleError:
+            raise
+        except Exception as exc:  # weights that the backend library cannot read
+            raise BundleError(f"{path}: cannot load the weights "
+                              f"({type(exc).__name__}: {exc})") from None
+    classifier.settings_ = info.settings
+    classifier.metrics_ = dict(info.metrics)
+    return classifier
+
+
+def read_model_info(path: str | os.PathLike) -> ModelInfo:
+    """What a bundle records about its model (weights neither verified nor loaded)."""
+    return ModelInfo.from_manifest(read_manifest(path), path)

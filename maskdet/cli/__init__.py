@@ -1,0 +1,73 @@
+"""The ``maskdet`` command: it parses the command line and calls the library, nothing more.
+
+One module per command, its options beside the code that uses them: ``train``, ``classify``,
+``detect``, ``evaluate``, ``analyze``, ``info`` (also ``backends``) and ``video``; ``options``
+holds what they share. User errors (missing files, bad images, wrong model files) print one
+line on stderr and exit with status 1, without a traceback; usage errors exit with 2;
+``--json`` output on stdout holds nothing but JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from ..errors import MaskdetError
+from ..versions import MASKDET_VERSION
+from . import analyze, classify, detect, evaluate, info, train, video
+from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+
+#: The command modules, in the order ``maskdet --help`` lists them.
+COMMANDS = (train, classify, detect, evaluate, analyze, info, video)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command (each module adds its own sub-command)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bars or information messages")
+    common.add_argument("--json", action="store_true",
+                        help="machine-readable output on stdout (JSON)")
+    parser = argparse.ArgumentParser(
+        prog="maskdet", description="Detect whether people in photos wear face masks.")
+    parser.add_argument("--version", action="version", version=f"maskdet {MASKDET_VERSION}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub, common)
+    return parser
+
+
+class _OneLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"maskdet: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLineFormatter())
+    root = logging.getLogger("maskdet")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING if quiet else logging.INFO)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``maskdet`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.quiet)
+    try:
+        return args.func(args)
+    except (MaskdetError, ValueError) as exc:  # ValueError: invalid hyper-parameters and such
+        print(f"maskdet: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("maskdet: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `maskdet ... | head`
+        sys.stderr.close()
+        return EXIT_OK
+
+
+__all__ = ["COMMANDS", "build_parser", "main"]

@@ -1,0 +1,79 @@
+"""``maskdet evaluate``: measure a model on labelled face crops, or end to end on photos."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import MaskdetError
+from ..evaluation import evaluate_model
+from ..reports import write_classifier_report
+from .options import (
+    EXIT_OK,
+    MIN_CONFIDENCE_HELP,
+    MODEL_ARG_HELP,
+    add_face_detector_option,
+    label_map,
+    min_confidence,
+    print_json,
+    progress,
+)
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("evaluate", parents=[common], help="measure a model on labelled data",
+                       description="Accuracy, balanced accuracy, per-class metrics and "
+                                   "confusion matrix of a model on class folders or VOC scenes; "
+                                   "with --end-to-end, precision, recall and AP of face "
+                                   "detection + the model on VOC photos.")
+    p.add_argument("model", metavar="MODEL", help=MODEL_ARG_HELP)
+    p.add_argument("data", metavar="DATA")
+    p.add_argument("--min-face", type=int, default=0, metavar="PX",
+                   help="VOC data: leave out faces smaller than PX (--end-to-end: ignore them "
+                        "and the detections on them)")
+    p.add_argument("--end-to-end", action="store_true",
+                   help="VOC data: find the faces in the photos with a face detector and "
+                        "classify them, instead of classifying the annotated boxes")
+    add_face_detector_option(p, default=None, prefix="--end-to-end: ")
+    p.add_argument("--iou", type=float, default=None, metavar="T",
+                   help="--end-to-end: overlap (IoU) a detection needs to match a face "
+                        "(default 0.5)")
+    p.add_argument("--min-confidence", type=min_confidence, default=None, metavar="C",
+                   help="--end-to-end: " + MIN_CONFIDENCE_HELP)
+    p.add_argument("--held-out", action="store_true",
+                   help="evaluate only on the part of DATA the model never trained on (as "
+                        "recorded in the model)")
+    p.add_argument("--map", action="append", metavar="FROM=TO",
+                   help="rename a class of the data (FROM= drops it)")
+    p.add_argument("--report", metavar="DIR", default=None,
+                   help="write a visual report into DIR (HTML, PNGs, metrics.json)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for option, value in (("--face-detector", args.face_detector), ("--iou", args.iou),
+                          ("--min-confidence", args.min_confidence)):
+        if value is not None and not args.end_to_end:
+            raise MaskdetError(f"{option} applies to --end-to-end evaluation only")
+    if args.iou is not None and not 0 < args.iou <= 1:
+        raise MaskdetError(f"--iou must be in (0, 1], got {args.iou}")
+    if args.end_to_end and args.report:
+        raise MaskdetError("--report is not available with --end-to-end")
+    result = evaluate_model(
+        args.model, args.data, min_face=args.min_face, label_map=label_map(args.map),
+        held_out=args.held_out, end_to_end=args.end_to_end,
+        face_detector=args.face_detector or "auto",
+        iou=0.5 if args.iou is None else args.iou, min_confidence=args.min_confidence,
+        progress=progress(args))
+    report = None
+    if args.report:
+        report = str(write_classifier_report(args.report, result.classifier, result.crops,
+                                             result.proba, result.metrics,
+                                             title=f"{args.model} on {args.data}"))
+    if args.json:
+        print_json({"model": args.model, **result.to_dict(),
+                    **({"report": report} if report else {})})
+        return EXIT_OK
+    print(result.format(args.model, args.data))
+    if report:
+        print(f"report: {report}")
+    return EXIT_OK

@@ -1,0 +1,158 @@
+"""What the commands share: option types and options, model loading, output on stdout, and
+the loop over input images that ``classify`` and ``detect`` both run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from ..errors import ImageReadError, MaskdetError
+from ..faces import available_detectors
+from ..files import to_jsonable
+from ..images import list_image_files, read_image
+
+logger = logging.getLogger("maskdet")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+MODEL_HELP = "model bundle path or a bundled model name: cnn (default; needs TensorFlow) or hog-svm"
+MODEL_ARG_HELP = "model bundle path or a bundled model name (cnn or hog-svm)"
+MIN_CONFIDENCE_HELP = ("drop faces whose confidence (face score x the label's probability) is "
+                       "below C, for every label or per label (without_mask=0.8); default: the "
+                       "model's operating point (see maskdet info), 0 keeps every face")
+
+
+# -- option types ------------------------------------------------------------------------------
+def parse_value(text: str) -> Any:
+    """A ``-p KEY=VALUE`` value: JSON where it parses (numbers, lists), else the text;
+    ``none``/``true``/``false`` in any case."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"none": None, "true": True, "false": False}.get(text.lower(), text)
+
+
+def key_values(items: Sequence[str] | None, what: str) -> dict[str, str]:
+    """``KEY=VALUE`` options as a dict (values stripped, not parsed)."""
+    out: dict[str, str] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise MaskdetError(f"{what} must look like KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def label_map(items: Sequence[str] | None) -> dict[str, str | None]:
+    """``--map FROM=TO`` options; ``FROM=`` (empty) drops the class."""
+    return {k: (v or None) for k, v in key_values(items, "--map").items()}
+
+
+def min_confidence(text: str) -> float | dict[str, float]:
+    """``--min-confidence``: ``C`` for every label, or ``LABEL=C[,LABEL=C]``."""
+    try:
+        if "=" not in text:
+            return float(text)
+        return {k: float(v) for k, v in key_values(text.split(","), "--min-confidence").items()}
+    except (ValueError, MaskdetError):
+        raise argparse.ArgumentTypeError(
+            f"must be a number or LABEL=NUMBER[,LABEL=NUMBER], got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+# -- options several commands have ---------------------------------------------------------------
+def add_model_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", "-m", metavar="MODEL", default=None, help=MODEL_HELP)
+
+
+def add_face_detector_option(parser: argparse.ArgumentParser, default: str | None = "auto",
+                             extra: Sequence[str] = (), prefix: str = "") -> None:
+    """``--face-detector NAME`` (also ``--detector``, its older name)."""
+    parser.add_argument("--face-detector", "--detector", dest="face_detector", default=default,
+                        choices=[*available_detectors(), *extra], metavar="NAME",
+                        help=prefix + "face detector: " + ", ".join([*available_detectors(),
+                                                                     *extra])
+                        + " (default auto: YuNet if available, else Haar)")
+
+
+def add_face_filter_options(parser: argparse.ArgumentParser, what: str = "drop faces") -> None:
+    """``--min-face``, ``--min-face-score`` and ``--min-confidence``, as detect and video
+    apply them."""
+    parser.add_argument("--min-face", type=int, default=0, metavar="PX",
+                        help="ignore faces smaller than PX")
+    parser.add_argument("--min-face-score", type=float, default=0.0, metavar="S",
+                        help="ignore faces with a face-detector score below S")
+    parser.add_argument("--min-confidence", type=min_confidence, default=None, metavar="C",
+                        help=MIN_CONFIDENCE_HELP.replace("drop faces", what))
+
+
+# -- output ------------------------------------------------------------------------------------
+def progress(args: argparse.Namespace) -> bool:
+    """Whether to show progress bars: not with --quiet, and only on a terminal."""
+    return not args.quiet and sys.stderr.isatty()
+
+
+def print_json(obj: Any) -> None:
+    """One line of strict JSON on stdout."""
+    sys.stdout.write(json.dumps(to_jsonable(obj), ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+# -- input images ------------------------------------------------------------------------------
+class ImageInputs:
+    """The images that ``PATH...`` arguments name: files given, and the image files inside
+    folders given. Iterating decodes them one at a time; an unreadable one is named in one
+    line, counted and skipped, and the rest is processed.
+
+    Example:
+        >>> inputs = ImageInputs(["photos/", "x.jpg"])  # doctest: +SKIP
+        >>> for path, image in inputs.read(show_progress=True, desc="detecting"):  # doctest: +SKIP
+        ...     ...
+        >>> status = inputs.exit_status()  # doctest: +SKIP
+    """
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths: list[Path] = []
+        for text in paths:
+            path = Path(text)
+            if path.is_dir():
+                found = list_image_files(path)
+                if not found:
+                    logger.warning("%s: no image files in this folder", path)
+                self.paths += found
+            else:
+                self.paths.append(path)
+        self.failed = 0
+
+    def read(self, show_progress: bool = False, desc: str = "images"
+             ) -> Iterator[tuple[Path, Any]]:
+        """``(path, image)`` for every readable image, in order."""
+        for path in tqdm(self.paths, desc=desc, unit="img", disable=not show_progress):
+            try:
+                image = read_image(path)
+            except ImageReadError as exc:
+                self.failed += 1
+                logger.error("%s", exc)
+                continue
+            yield path, image
+
+    def exit_status(self) -> int:
+        """1 when an image could not be read or there was none, else 0 (with a count of the
+        skipped images when there were several inputs)."""
+        if self.failed and len(self.paths) > 1:
+            logger.warning("%d of %d images could not be read (skipped)", self.failed,
+                           len(self.paths))
+        return EXIT_ERROR if self.failed or not self.paths else EXIT_OK

@@ -1,0 +1,118 @@
+"""The typed record of a bundle: settings apart from measurements, read once from the
+manifest (both bundle formats), and saving that leaves the classifier as it was."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import replace
+
+import pytest
+
+import maskdet
+from maskdet.classifiers import ModelInfo, ModelSettings, read_model_info
+from maskdet.data import SourceSplit
+from maskdet.errors import BundleError
+
+SOURCE = SourceSplit(name="mask-scenes", layout="voc", files=428, test_size=0.3, seed=0,
+                     test_files=128)
+
+
+@pytest.fixture
+def fitted(synthetic_faces):
+    images, labels = synthetic_faces
+    return maskdet.create_classifier("hog-svm", image_size=32).fit(images[:40], labels[:40])
+
+
+def test_settings_and_metrics_travel_with_the_bundle_apart(fitted, tmp_path):
+    fitted.settings_ = ModelSettings(min_confidence={"without_mask": 0.25},
+                                     operating_point_note="chosen on folds",
+                                     framing="yunet", sources=(SOURCE,))
+    fitted.metrics_["test"] = {"accuracy": 0.9, "balanced_accuracy": 0.85, "n": 20}
+    path = fitted.save(tmp_path / "m.maskdet")
+    manifest = maskdet.read_manifest(path)
+    assert manifest["settings"] == {
+        "min_confidence": {"without_mask": 0.25}, "operating_point_note": "chosen on folds",
+        "framing": "yunet", "sources": [SOURCE.to_dict()]}
+    assert "operating_point" not in manifest["metrics"]  # measurements only
+    info = read_model_info(path)
+    assert info.settings == fitted.settings_
+    assert info.test_metrics == {"accuracy": 0.9, "balanced_accuracy": 0.85, "n": 20}
+    assert info.backend == "hog-svm" and info.classes == ("with_mask", "without_mask")
+    assert info.preprocessing == fitted.preprocessing
+    loaded = maskdet.load_classifier(path)
+    assert loaded.settings_ == fitted.settings_ and loaded.metrics_ == fitted.metrics_
+    assert maskdet.MaskDetector(loaded).min_confidence == {"without_mask": 0.25}
+
+
+def test_save_leaves_the_classifier_as_it_was(fitted, tmp_path):
+    before = (json.dumps(fitted.metrics_, sort_keys=True), fitted.settings_,
+              fitted.get_params())
+    fitted.save(tmp_path / "a.maskdet")
+    assert (json.dumps(fitted.metrics_, sort_keys=True), fitted.settings_,
+            fitted.get_params()) == before
+
+
+def test_fit_starts_without_settings(fitted, synthetic_faces):
+    fitted.settings_ = replace(fitted.settings_, framing="yunet")
+    images, labels = synthetic_faces
+    fitted.fit(images[:40], labels[:40])
+    assert fitted.settings_ == ModelSettings()
+
+
+def legacy_bundle(path, tmp_path):
+    """The bundle at ``path`` rewritten as format 1 wrote it: the settings among the
+    metrics (``operating_point``, ``training.framing``, ``training.sources``)."""
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    manifest = json.loads(members["manifest.json"])
+    del manifest["settings"]
+    manifest["format_version"] = 1
+    manifest["metrics"]["operating_point"] = {"min_confidence": {"without_mask": 0.3},
+                                              "note": "old", "validation": {"tp": 9}}
+    manifest["metrics"]["training"] = {"framing": "haar", "sources": [SOURCE.to_dict()]}
+    members["manifest.json"] = json.dumps(manifest).encode()
+    old = tmp_path / "old.maskdet"
+    with zipfile.ZipFile(old, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return old
+
+
+def test_format_1_bundles_are_read_with_their_settings(fitted, tmp_path):
+    old = legacy_bundle(fitted.save(tmp_path / "m.maskdet"), tmp_path)
+    info = read_model_info(old)
+    assert info.settings == ModelSettings(min_confidence={"without_mask": 0.3},
+                                          operating_point_note="old", framing="haar",
+                                          sources=(SOURCE,))
+    loaded = maskdet.load_classifier(old)
+    assert loaded.settings_ == info.settings
+    assert maskdet.MaskDetector(loaded).min_confidence == {"without_mask": 0.3}
+    # Saved again, it is a format 2 bundle with the same settings.
+    again = read_model_info(loaded.save(tmp_path / "again.maskdet"))
+    assert again.settings == info.settings
+
+
+def test_describe_names_what_changes_results(fitted):
+    fitted.settings_ = ModelSettings(min_confidence={"without_mask": 0.216},
+                                     operating_point_note="chosen on folds", framing="yunet",
+                                     sources=(SOURCE,))
+    lines = fitted.model_info().describe()
+    assert lines[0] == "hog-svm model, classes with_mask, without_mask"
+    assert "  class-folder images framed on the face yunet finds" in "\n".join(lines)
+    assert ("  operating point: confidence without_mask >= 0.216 (chosen on folds)"
+            in lines)
+    assert "  held-out parts: mask-scenes (128 of 428 files)" in lines
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda m: m.update(classes=7), "invalid bundle manifest"),
+    (lambda m: m.update(preprocessing={"size": "big"}), "invalid bundle manifest"),
+    (lambda m: m["settings"].update(sources=[{"name": "x"}]), "invalid bundle manifest"),
+])
+def test_a_manifest_field_of_the_wrong_kind_is_one_line(fitted, tmp_path, change, message):
+    manifest = maskdet.read_manifest(fitted.save(tmp_path / "m.maskdet"))
+    change(manifest)
+    with pytest.raises(BundleError, match=message) as info:
+        ModelInfo.from_manifest(manifest, tmp_path / "m.maskdet")
+    assert str(tmp_path / "m.maskdet") in str(info.value) and "\n" not in str(info.value)

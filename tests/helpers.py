@@ -1,0 +1,250 @@
+"""Helpers the tests share: drawn faces, small datasets written to disk, a stub face detector.
+Everything is made by code: no file of ../shared is copied."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from maskdet.detections import Detections
+from maskdet.faces import FaceDetector
+
+
+def synthetic_face(label: str, rng: np.random.Generator, size: int = 96) -> np.ndarray:
+    """A drawn 'face': skin-coloured ellipse with eyes; 'with_mask' adds a light mask shape
+    over the lower half, 'without_mask' a mouth. Separable by HOG; face size, position and
+    colours vary so that a model trained on them generalises to other crops."""
+    img = np.full((size, size, 3), rng.integers(60, 200), np.uint8)
+    img[:] = img + rng.integers(0, 30, (size, size, 3), dtype=np.uint8)
+    s = size * rng.uniform(0.85, 1.05)  # the face's own scale
+    cx = size // 2 + int(rng.integers(-size // 16, size // 16 + 1))
+    cy = size // 2 + int(rng.integers(-size // 16, size // 16 + 1))
+    skin = tuple(int(v) for v in rng.integers([90, 120, 160], [130, 170, 230]))
+    cv2.ellipse(img, (cx, cy), (int(s * 0.32), int(s * 0.42)), 0, 0, 360, skin, -1)
+    for dx in (-s / 7, s / 7):
+        cv2.circle(img, (int(cx + dx), int(cy - s * 0.1)), max(2, int(s / 24)), (40, 30, 30), -1)
+    if label == "with_mask":
+        color = tuple(int(v) for v in rng.integers([180, 150, 100], [255, 230, 200]))
+        pts = np.array([[cx - s / 3, cy + s * 0.05], [cx + s / 3, cy + s * 0.05],
+                        [cx + s / 4, cy + s * 0.35], [cx - s / 4, cy + s * 0.35]], np.int32)
+        cv2.fillPoly(img, [pts], color)
+    else:
+        cv2.ellipse(img, (cx, int(cy + s * 0.2)), (int(s / 8), max(1, int(s / 20))), 0, 0, 360,
+                    (60, 60, 150), -1)
+    return img
+
+
+def write_class_folders(root: Path, per_class: int = 12, classes=("with_mask", "without_mask"),
+                        seed: int = 0) -> Path:
+    """A small class-folder dataset of synthetic faces written as JPEG/PNG files."""
+    rng = np.random.default_rng(seed)
+    for label in classes:
+        folder = root / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            ext = ".png" if i % 3 == 0 else ".jpg"
+            face = synthetic_face("with_mask" if label == "with_mask" else "without_mask", rng)
+            cv2.imwrite(str(folder / f"{label}_{i}{ext}"), face)
+    return root
+
+
+class MarkerDetector(FaceDetector):
+    """Finds a face where the top-left pixel is white: the box stored in pixels (0, 1..4),
+    blue channel, after a weak 8 x 8 decoy at the corner."""
+
+    name = "marker"
+
+    def __init__(self):
+        self.calls = 0
+
+    def detect(self, image):
+        self.calls += 1
+        if image[0, 0].tolist() != [255, 255, 255]:
+            return Detections.empty()
+        x, y, w, h = (int(v) for v in image[0, 1:5, 0])
+        # a weak decoy box, then the real one: the most confident face must be used
+        return Detections(boxes=[[0, 0, 8, 8], [x, y, w, h]], face_scores=[0.3, 0.9])
+
+
+# Face boxes (annotated and detected) of 68 px in the middle of 96 px synthetic faces pasted
+# at (20, 40) and (180, 60): the classifier's crop (margin 0.2 a side) is the pasted face.
+SCENE_FACES = [((34, 54, 68, 68), "with_mask"), ((194, 74, 68, 68), "without_mask")]
+SMALL_FACE = (140, 200, 12, 12)  # an annotated 12 px unmasked face
+SMALL_BOX = (139, 199, 14, 14)  # its detection (IoU 144/196)
+
+
+def write_voc_scenes(root: Path, n: int) -> Path:
+    """``n`` photos (different pixels) of the same layout: the two faces of SCENE_FACES and
+    the small face."""
+    (root / "images").mkdir(parents=True)
+    (root / "annotations").mkdir()
+    for k in range(n):
+        rng = np.random.default_rng(3 + k)
+        scene = np.full((240, 320, 3), 90 + k, np.uint8)
+        for (x, y, _, _), label in SCENE_FACES:
+            scene[y - 14:y + 82, x - 14:x + 82] = synthetic_face(label, rng, size=96)
+        x, y, w, h = SMALL_FACE
+        scene[y:y + h, x:x + w] = cv2.resize(synthetic_face("without_mask", rng), (w, h))
+        cv2.imwrite(str(root / "images" / f"p{k}.png"), scene)
+        objects = [*SCENE_FACES, (SMALL_FACE, "without_mask")]
+        xml = "".join(f"<object><name>{label}</name><bndbox><xmin>{x}</xmin><ymin>{y}</ymin>"
+                      f"<xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox></object>"
+                      for (x, y, w, h), label in objects)
+        (root / "annotations" / f"p{k}.xml").write_text(
+            f"<annotation><filename>p{k}.png</filename><size><width>320</width>"
+            f"<height>240</height></size>{xml}</annotation>")
+    return root
+
+
+def jpeg_bytes(image: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image)
+    assert ok
+    return buf.tobytes()
+
+
+def warnings_text(caplog) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+
+
+def voc_xml(filename: str, width, height, objects, extra_object_text: str = "") -> str:
+    """objects: (label, (xmin, ymin, xmax, ymax)); a None label writes no <name>."""
+    parts = [f"<annotation>\n  <folder>images</folder>\n  <filename>{filename}</filename>\n"
+             f"  <size><width>{width}</width><height>{height}</height><depth>3</depth></size>\n"]
+    for label, (x1, y1, x2, y2) in objects:
+        name = "" if label is None else f"<name>{label}</name>"
+        parts.append(
+            f"  <object>{name}<pose>Unspecified</pose><truncated>0</truncated>"
+            f"<difficult>0</difficult>\n    <bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin>"
+            f"<xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox>{extra_object_text}\n  </object>\n")
+    parts.append("</annotation>\n")
+    return "".join(parts)
+
+
+def scene_image(seed: int, h: int = 120, w: int = 160) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def write_voc(root: Path, entries) -> Path:
+    """entries: (stem, image or None, objects) -- a PNG per image, an XML per entry."""
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    for stem, image, objects in entries:
+        h, w = (120, 160) if image is None else image.shape[:2]
+        if image is not None:
+            assert cv2.imwrite(str(root / "images" / f"{stem}.png"), image)
+        (root / "annotations" / f"{stem}.xml").write_text(voc_xml(f"{stem}.png", w, h, objects))
+    return root
+
+
+# -- video clips ------------------------------------------------------------------------------
+#: Generated clips: drawn faces pasted on a black frame, found by BlobDetector.
+# -- video clips: drawn faces pasted on a black frame, found by BlobDetector ------------------
+CLIP_W, CLIP_H = 320, 240
+#: Side of a pasted face; BlobDetector's box is CLIP_FACE / 1.4, so that the crop is the face.
+CLIP_FACE = 84
+
+
+class BlobDetector(FaceDetector):
+    """Boxes the non-black blobs of a frame: the pasted faces."""
+
+    name = "blob"
+
+    def detect(self, image: np.ndarray) -> Detections:
+        mask = (image.max(axis=2) > 40).astype(np.uint8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+        boxes = []
+        for x, y, w, h, area in stats[1:n]:
+            if area >= 400:
+                side = max(w, h) / 1.4  # the crop margin (0.2 a side) brings back the face
+                boxes.append([x + w / 2 - side / 2, y + h / 2 - side / 2, side, side])
+        if not boxes:
+            return Detections.empty()
+        return Detections(boxes=np.array(boxes), face_scores=np.full(len(boxes), 0.99))
+
+
+def clip_faces(*labels: str, seed: int = 1) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [cv2.resize(synthetic_face(label, rng), (CLIP_FACE, CLIP_FACE)) for label in labels]
+
+
+def clip_frame(patches: list[np.ndarray], positions: list[tuple[int, int]]) -> np.ndarray:
+    frame = np.zeros((CLIP_H, CLIP_W, 3), np.uint8)
+    for patch, (x, y) in zip(patches, positions):
+        frame[y:y + CLIP_FACE, x:x + CLIP_FACE] = patch
+    return frame
+
+
+def write_clip(path: Path, frames, fps: float = 10.0) -> Path:
+    fourcc = "FFV1" if path.suffix == ".avi" else "mp4v"  # FFV1: lossless, boxes exact
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (CLIP_W, CLIP_H))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def count_frames(path: Path) -> int:
+    cap = cv2.VideoCapture(str(path))
+    assert cap.isOpened(), f"{path} does not open"
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run the command in-process: ``(exit status, stdout, stderr)``."""
+    from maskdet.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def distinct_picture(rng: np.random.Generator, width: int = 120, height: int = 100) -> np.ndarray:
+    """A random 'photo': a colour gradient with random shapes -- unlike any other one."""
+    gx = np.linspace(0, 1, width)[None, :, None]
+    gy = np.linspace(0, 1, height)[:, None, None]
+    a, b, c = (rng.integers(0, 256, 3) for _ in range(3))
+    img = (a * (1 - gx) * (1 - gy) + b * gx + c * gy * (1 - gx)).clip(0, 255).astype(np.uint8)
+    img = np.ascontiguousarray(img)
+    for _ in range(6):
+        color = tuple(int(v) for v in rng.integers(0, 256, 3))
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        if rng.random() < 0.5:
+            cv2.circle(img, (x, y), int(rng.integers(8, 35)), color, -1)
+        else:
+            cv2.rectangle(img, (x, y), (x + int(rng.integers(10, 50)),
+                                        y + int(rng.integers(10, 50))), color, -1)
+    return img
+
+
+def write_photo_scenes(root: Path) -> Path:
+    """Three VOC photos of distinct pictures with five labelled faces, and an annotation
+    whose image is missing."""
+    (root / "images").mkdir(parents=True)
+    (root / "annotations").mkdir()
+    rng = np.random.default_rng(0)
+    scenes = {  # name: (width, height, [(label, (x1, y1, x2, y2))])
+        "a": (200, 100, [("with_mask", (10, 10, 50, 60)), ("without_mask", (100, 20, 130, 44))]),
+        "b": (160, 160, [("with_mask", (20, 20, 80, 100)), ("with_mask", (90, 30, 110, 50)),
+                         ("with_mask", (120, 100, 150, 150))]),
+        "c": (120, 90, [("without_mask", (5, 5, 17, 25))]),
+    }
+    for name, (w, h, objects) in scenes.items():
+        cv2.imwrite(str(root / "images" / f"{name}.png"), distinct_picture(rng, w, h))
+        objs = "".join(
+            f"<object><name>{label}</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin>"
+            f"<xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object>"
+            for label, (x1, y1, x2, y2) in objects)
+        (root / "annotations" / f"{name}.xml").write_text(
+            f"<annotation><filename>{name}.png</filename><size><width>{w}</width>"
+            f"<height>{h}</height></size>{objs}</annotation>")
+    (root / "annotations" / "ghost.xml").write_text(
+        "<annotation><filename>ghost.png</filename><size><width>10</width><height>10</height>"
+        "</size></annotation>")
+    return root

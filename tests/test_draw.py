@@ -1,0 +1,94 @@
+"""Drawing results: labelled boxes in the label's colour, on a copy of the image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskdet.detections import Detections
+from maskdet.draw import DEFAULT_COLORS, OTHER_COLOR, UNCLASSIFIED_COLOR, annotate
+
+CLASSES = ("with_mask", "without_mask")
+
+
+GREEN, RED = (0, 200, 0), (0, 0, 230)
+
+
+def border_pixels(image, box):
+    """The pixels on the outline of ``box`` as drawn by cv2.rectangle with thickness 1."""
+    x, y, w, h = box
+    return np.concatenate([
+        image[y, x : x + w + 1], image[y + h, x : x + w + 1],
+        image[y : y + h + 1, x], image[y : y + h + 1, x + w],
+    ])
+
+
+def classified(boxes, labels, classes=CLASSES):
+    probabilities = [[0.9 if c == label else 0.1 / (len(classes) - 1) for c in classes]
+                     for label in labels]
+    return Detections(boxes=boxes, face_scores=[0.9] * len(boxes)).with_classification(
+        probabilities, classes)
+
+
+@pytest.fixture
+def photo():
+    return np.random.default_rng(3).integers(0, 100, (300, 400, 3), dtype=np.uint8)
+
+
+def test_annotate_draws_label_colours_on_a_copy(photo):
+    before = photo.copy()
+    boxes = [(50, 100, 80, 90), (250, 120, 100, 100)]
+    dets = classified(boxes, ["with_mask", "without_mask"])
+
+    out = annotate(photo, dets)
+
+    np.testing.assert_array_equal(photo, before)  # the input is unchanged
+    assert out is not photo and out.shape == photo.shape and out.dtype == np.uint8
+    assert (border_pixels(out, boxes[0]) == GREEN).all()
+    assert (border_pixels(out, boxes[1]) == RED).all()
+    # inside the boxes (away from the label text) and far outside nothing changed
+    np.testing.assert_array_equal(out[110:185, 60:125], photo[110:185, 60:125])
+    np.testing.assert_array_equal(out[260:, :], photo[260:, :])
+    # the label is drawn above each box
+    assert (out[80:99, 50:60] != photo[80:99, 50:60]).any()
+
+
+def test_annotate_default_colours():
+    assert DEFAULT_COLORS["with_mask"] == GREEN and DEFAULT_COLORS["without_mask"] == RED
+
+
+def test_annotate_custom_colours_override(photo):
+    boxes = [(50, 100, 80, 90), (250, 120, 100, 100)]
+    dets = classified(boxes, ["with_mask", "without_mask"])
+    out = annotate(photo, dets, colors={"with_mask": (255, 0, 255)})
+    assert (border_pixels(out, boxes[0]) == (255, 0, 255)).all()
+    assert (border_pixels(out, boxes[1]) == RED).all()  # others keep their default
+
+
+def test_annotate_unknown_label_and_unclassified(photo):
+    boxes = [(50, 100, 80, 90), (250, 120, 100, 100)]
+    other = classified(boxes[:1], ["mask_on_chin"], classes=("mask_on_chin", "with_mask"))
+    out = annotate(photo, other)
+    assert (border_pixels(out, boxes[0]) == OTHER_COLOR).all()
+
+    plain = Detections(boxes=boxes, face_scores=[0.9, 0.8])
+    out = annotate(photo, plain)
+    assert UNCLASSIFIED_COLOR == (200, 200, 200)
+    for box in boxes:
+        assert (border_pixels(out, box) == UNCLASSIFIED_COLOR).all()
+    np.testing.assert_array_equal(annotate(photo, Detections.empty()), photo)
+
+
+def test_annotate_thickness(photo):
+    box = (100, 100, 60, 60)
+    out = annotate(photo, classified([box], ["with_mask"]), thickness=5)
+    assert (out[158:163, 110:150] == GREEN).all()  # a 5-px line centred on the box's edge
+    assert (out[110:150, 98:103] == GREEN).all()
+    assert (out[105:155, 105:155] == photo[105:155, 105:155]).all()
+
+
+def test_annotate_box_at_top_puts_label_below(photo):
+    box = (100, 0, 60, 60)
+    out = annotate(photo, classified([box], ["without_mask"]))
+    assert (border_pixels(out, box) == RED).all()
+    assert (out[61:80, 100:110] != photo[61:80, 100:110]).any()
