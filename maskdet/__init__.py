@@ -2,15 +2,15 @@
 
 Example:
     >>> import maskdet
-    >>> detector = maskdet.MaskDetector()  # doctest: +SKIP
-    >>> faces = detector.detect(maskdet.read_image("street.jpg"))  # doctest: +SKIP
+    >>> mask_detector = maskdet.MaskDetector()  # doctest: +SKIP
+    >>> faces = mask_detector.detect(maskdet.read_image("street.jpg"))  # doctest: +SKIP
     >>> for face in faces:  # doctest: +SKIP
     ...     print(face.box, face.label, face.score)
 
 The package is laid out by stage, each importing only the stages before it (a test checks
 it): ``errors``, ``files``, ``versions``, ``detections`` -> ``images`` -> ``draw`` -> ``data`` ->
 ``faces`` -> ``classifiers`` -> ``pretrained`` -> ``pipeline`` -> ``evaluation`` -> ``training``
--> ``video`` -> ``reports`` -> ``cli``. TensorFlow is imported only by the ``cnn`` backend,
+-> ``video``, ``reports`` -> ``cli``. TensorFlow is imported only by the ``cnn`` backend,
 matplotlib only when a report draws a figure.
 """
 

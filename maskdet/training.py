@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import time
@@ -117,8 +118,6 @@ def train(
 
 
 def _accepts_validation(classifier: Classifier) -> bool:
-    import inspect
-
     return "validation_data" in inspect.signature(classifier.fit).parameters
 
 

@@ -1,9 +1,14 @@
-"""Helpers the tests share: drawn faces, small datasets written to disk, a stub face detector.
-Everything is made by code: no file of ../shared is copied."""
+"""Helpers the tests share: drawn faces, small datasets and clips written to disk, stub face
+detectors and video sources, results made by hand, checks of report folders. Everything is
+made by code: no file of ../shared is copied."""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import cv2
@@ -74,6 +79,16 @@ class MarkerDetector(FaceDetector):
 SCENE_FACES = [((34, 54, 68, 68), "with_mask"), ((194, 74, 68, 68), "without_mask")]
 SMALL_FACE = (140, 200, 12, 12)  # an annotated 12 px unmasked face
 SMALL_BOX = (139, 199, 14, 14)  # its detection (IoU 144/196)
+
+
+class SceneFaces(FaceDetector):
+    """Finds exactly the faces write_voc_scenes draws (the small one as SMALL_BOX)."""
+
+    name = "scene-faces"
+
+    def detect(self, image: np.ndarray) -> Detections:
+        return Detections(boxes=[box for box, _ in SCENE_FACES] + [SMALL_BOX],
+                          face_scores=[0.9, 0.8, 0.7])
 
 
 def write_voc_scenes(root: Path, n: int) -> Path:
@@ -248,3 +263,111 @@ def write_photo_scenes(root: Path) -> Path:
         "<annotation><filename>ghost.png</filename><size><width>10</width><height>10</height>"
         "</size></annotation>")
     return root
+
+
+# -- results made by hand ------------------------------------------------------------------
+#: The classes of the two-class models.
+CLASSES = ("with_mask", "without_mask")
+#: A classifier's probabilities (in CLASSES order) for a masked and a bare face.
+MASK = [0.9, 0.1]
+BARE = [0.2, 0.8]
+
+
+def dets(*boxes) -> Detections:
+    """Unclassified detections of the given ``x, y, w, h`` boxes, face score 0.9."""
+    return Detections(boxes=np.array(boxes, float).reshape(-1, 4),
+                      face_scores=np.full(len(boxes), 0.9))
+
+
+def classified(boxes, labels, classes=CLASSES) -> Detections:
+    """Detections of ``boxes`` labelled ``labels`` with probability 0.9."""
+    probabilities = [[0.9 if c == label else 0.1 / (len(classes) - 1) for c in classes]
+                     for label in labels]
+    return Detections(boxes=boxes, face_scores=[0.9] * len(boxes)).with_classification(
+        probabilities, classes)
+
+
+# -- video sources -----------------------------------------------------------------------------
+class FakeCapture:
+    """A cv2.VideoCapture stand-in: plays `frames` (None entries fail to read), then fails."""
+
+    def __init__(self, frames, opened=True, delay=0.0, fps=25.0, length_known=False):
+        self.frames = list(frames)
+        self.length_known = length_known  # a live stream has no length; a file has
+        self.opened = opened
+        self.delay = delay
+        self.fps = fps
+        self.i = 0
+        self.released = False
+
+    def isOpened(self):
+        return self.opened and not self.released
+
+    def read(self):
+        if self.delay:
+            time.sleep(self.delay)
+        if self.i >= len(self.frames):
+            return False, None
+        frame = self.frames[self.i]
+        self.i += 1
+        return (False, None) if frame is None else (True, frame)
+
+    def get(self, prop):
+        return {cv2.CAP_PROP_FPS: self.fps, cv2.CAP_PROP_FRAME_WIDTH: CLIP_W,
+                cv2.CAP_PROP_FRAME_HEIGHT: CLIP_H,
+                cv2.CAP_PROP_FRAME_COUNT: len(self.frames) if self.length_known else -1,
+                }.get(prop, 0.0)
+
+    def release(self):
+        self.released = True
+
+
+# -- reports -----------------------------------------------------------------------------------
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.figures: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a["src"])
+        elif tag == "a":
+            self.links.append(a["href"])
+        elif tag == "figure":
+            self.figures.append(a["id"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def check_report(folder: Path, json_name: str) -> tuple[dict, _Links]:
+    """The folder's JSON, HTML and PNGs agree: every figure the JSON lists is a valid PNG file,
+    linked from the HTML and embedded in it byte for byte, and nothing else is referenced."""
+    numbers = json.loads((folder / json_name).read_text())
+    page = _Links()
+    page.feed((folder / "report.html").read_text(encoding="utf-8"))
+    assert page.figures == numbers["figures"]
+    embedded = [base64.b64decode(src.split(",", 1)[1]) for src in page.images]
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)
+    assert len(embedded) == len(numbers["figures"])
+    for name, data in zip(numbers["figures"], embedded):
+        file_bytes = (folder / name).read_bytes()
+        assert file_bytes.startswith(PNG_SIGNATURE)
+        assert data == file_bytes
+        image = cv2.imdecode(np.frombuffer(file_bytes, np.uint8), cv2.IMREAD_COLOR)
+        assert image is not None and 150 <= image.shape[0] <= 2000
+        assert 250 <= image.shape[1] <= 2000
+        assert name in page.links
+    assert json_name in page.links
+    assert set(page.links) <= {*numbers["figures"], json_name}
+    pngs = {p.name for p in folder.glob("*.png")}
+    assert pngs == set(numbers["figures"])
+    assert not list(folder.glob(".*.tmp"))  # atomic writes left nothing behind
+    return numbers, page

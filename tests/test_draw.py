@@ -7,6 +7,7 @@ import pytest
 
 from maskdet.detections import Detections
 from maskdet.draw import DEFAULT_COLORS, OTHER_COLOR, UNCLASSIFIED_COLOR, annotate
+from tests.helpers import classified
 
 CLASSES = ("with_mask", "without_mask")
 
@@ -21,13 +22,6 @@ def border_pixels(image, box):
         image[y, x : x + w + 1], image[y + h, x : x + w + 1],
         image[y : y + h + 1, x], image[y : y + h + 1, x + w],
     ])
-
-
-def classified(boxes, labels, classes=CLASSES):
-    probabilities = [[0.9 if c == label else 0.1 / (len(classes) - 1) for c in classes]
-                     for label in labels]
-    return Detections(boxes=boxes, face_scores=[0.9] * len(boxes)).with_classification(
-        probabilities, classes)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from maskdet.detections import Detections
 from maskdet.draw import annotate
 from maskdet.faces import FaceDetector, HaarDetector
 from maskdet.pipeline import MaskDetector
-from tests.helpers import synthetic_face
+from tests.helpers import classified, synthetic_face
 
 CLASSES = ("with_mask", "without_mask")
 
@@ -206,13 +206,6 @@ def test_detect_rejects_bad_images(classifier, image):
     with pytest.raises(ValueError, match="uint8 BGR"):
         detector.detect(image)
     assert detector.face_detector.calls == 0
-
-
-def classified(boxes, labels, classes=CLASSES):
-    probabilities = [[0.9 if c == label else 0.1 / (len(classes) - 1) for c in classes]
-                     for label in labels]
-    return Detections(boxes=boxes, face_scores=[0.9] * len(boxes)).with_classification(
-        probabilities, classes)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ the first bundle format, which kept the settings among the metrics).
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,8 +151,6 @@ class ModelInfo:
 
     def describe(self) -> list[str]:
         """A few lines for people (``maskdet info``)."""
-        import json
-
         lines = [f"{self.backend} model, classes {', '.join(self.classes)}",
                  f"  created {self.created or '?'} with maskdet "
                  f"{self.versions.get('maskdet', '?')}",

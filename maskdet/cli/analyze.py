@@ -20,8 +20,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--out", "-o", required=True, metavar="DIR",
                    help="report folder to write (report.html, analysis.json, PNGs)")
     add_face_detector_option(p, extra=["none"],
-                             prefix="whose detection rate per class is measured (none skips "
-                                    "it); ")
+                             what="face detector whose detection rate per class is measured "
+                                  "(none: no detection)")
     p.add_argument("--test-size", type=float, default=0.2,
                    help="test fraction of the split checked for near-duplicates across "
                         "train and test (default 0.2; 0 skips the check)")

@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--end-to-end", action="store_true",
                    help="VOC data: find the faces in the photos with a face detector and "
                         "classify them, instead of classifying the annotated boxes")
-    add_face_detector_option(p, default=None, prefix="--end-to-end: ")
+    add_face_detector_option(p, default=None, what="--end-to-end: face detector")
     p.add_argument("--iou", type=float, default=None, metavar="T",
                    help="--end-to-end: overlap (IoU) a detection needs to match a face "
                         "(default 0.5)")

@@ -79,13 +79,13 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_face_detector_option(parser: argparse.ArgumentParser, default: str | None = "auto",
-                             extra: Sequence[str] = (), prefix: str = "") -> None:
+                             extra: Sequence[str] = (), what: str = "face detector") -> None:
     """``--face-detector NAME`` (also ``--detector``, its older name)."""
+    names = [*available_detectors(), *extra]
     parser.add_argument("--face-detector", "--detector", dest="face_detector", default=default,
-                        choices=[*available_detectors(), *extra], metavar="NAME",
-                        help=prefix + "face detector: " + ", ".join([*available_detectors(),
-                                                                     *extra])
-                        + " (default auto: YuNet if available, else Haar)")
+                        choices=names, metavar="NAME",
+                        help=f"{what}: {', '.join(names)} (default auto: YuNet if available, "
+                             "else Haar)")
 
 
 def add_face_filter_options(parser: argparse.ArgumentParser, what: str = "drop faces") -> None:

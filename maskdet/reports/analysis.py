@@ -349,62 +349,17 @@ def analyze_dataset(
         summary["images_per_class"] = {
             c: sum(1 for r in records if c in r.labels) for c in classes}
 
-    # Image sizes, aspect ratios and formats, per class for class folders.
-    groups = {"all": readable}
-    if not voc:
-        groups.update({c: [r for r in readable if c in r.labels] for c in classes})
-    summary["images"] = {
-        name: {"n": len(rs), "width": _stats([r.width for r in rs]),
-               "height": _stats([r.height for r in rs]),
-               "aspect": _stats([r.width / r.height for r in rs]),
-               "shorter_side": _stats([min(r.width, r.height) for r in rs])}
-        for name, rs in groups.items()}
-    summary["image_sizes_most_common"] = [
-        {"width": w, "height": h, "files": n}
-        for (w, h), n in Counter((r.width, r.height) for r in readable).most_common(10)]
-    summary["formats"] = {
-        name: dict(Counter(r.format or "unknown" for r in rs).most_common())
-        for name, rs in {"all": records, **{c: [r for r in records if c in r.labels]
-                                            for c in ([] if voc else classes)}}.items()}
-    if not voc:  # a format common in one class and (nearly) absent from another is a cue
-        shares = {c: {f: n / max(1, sum(summary["formats"][c].values()))
-                      for f, n in summary["formats"][c].items()} for c in classes}
-        for fmt in sorted({f for c in classes for f in shares[c]}):
-            most = max(classes, key=lambda c: shares[c].get(fmt, 0.0))
-            least = min(classes, key=lambda c: shares[c].get(fmt, 0.0))
-            if shares[most].get(fmt, 0.0) >= 0.05 and shares[least].get(fmt, 0.0) < 0.01:
-                warn(f"{fmt} files make up {shares[most][fmt]:.0%} of {most} but "
-                     f"{shares[least].get(fmt, 0.0):.0%} of {least}: the compression differs "
-                     "between the classes, and a model can learn it")
-    summary["extensions"] = dict(Counter(r.extension or "(none)" for r in records).most_common())
-    mismatches = [
-        {"path": str(r.path), "extension": r.extension, "format": r.format}
-        for r in records
-        if r.format and _EXTENSION_FORMATS.get(r.extension, r.format) != r.format]
-    summary["format_mismatches"] = mismatches
+    summary.update(_image_summary(records, classes, voc, warn))
     if voc:
         summary["voc"] = _voc_summary(dataset, by_file)
         values = {"face size": summary["voc"]["face_sizes"]}
     else:
-        values = {"image size (shorter side)": {c: [min(r.width, r.height) for r in groups[c]]
-                                                for c in classes},
-                  "aspect ratio": {c: [r.width / r.height for r in groups[c]] for c in classes}}
-    differences: dict[str, dict[str, float]] = {}
-    for what, per_class in values.items():
-        differences[what] = {}
-        for i, a in enumerate(classes):
-            for b in classes[i + 1:]:
-                d = ks_distance(per_class[a], per_class[b])
-                differences[what][f"{a} vs {b}"] = round(d, 3)
-                n, m = len(per_class[a]), len(per_class[b])
-                # Small classes differ by chance: also require significance (KS test, 5 %).
-                chance = 1.36 * np.sqrt((n + m) / (n * m)) if n and m else np.inf
-                if d > max(CLASS_DIFFERENCE_KS, chance):
-                    warn(f"the {what} differs between {a} and {b} (Kolmogorov-Smirnov distance "
-                         f"{d:.2f}; medians {np.median(per_class[a]):.3g} and "
-                         f"{np.median(per_class[b]):.3g}): a model can learn to tell the classes "
-                         "apart by it instead of by the mask")
-    summary["class_differences"] = differences
+        values = {"image size (shorter side)": {
+                      c: [min(r.width, r.height) for r in readable if c in r.labels]
+                      for c in classes},
+                  "aspect ratio": {c: [r.width / r.height for r in readable if c in r.labels]
+                                   for c in classes}}
+    summary["class_differences"] = _class_differences(values, classes, warn)
 
     summary["detection"] = _detection_summary(dataset, records, face_detector, warn)
     summary["duplicates"], summary["split"] = _duplicates_summary(
@@ -430,6 +385,69 @@ def analyze_dataset(
     summary["seconds"] = {"read": round(read_seconds, 2),
                           "total": round(time.perf_counter() - start, 2)}
     return DatasetAnalysis(dataset, records, summary, warnings)
+
+
+def _image_summary(records: list[FileRecord], classes: list[str], voc: bool, warn
+                   ) -> dict[str, Any]:
+    """Image sizes, aspect ratios and formats (per class for class folders), the most common
+    sizes, extensions and the files whose extension lies about their content; a format common
+    in one class and (nearly) absent from another is warned about."""
+    readable = [r for r in records if r.readable]
+    groups = {"all": readable}
+    if not voc:
+        groups.update({c: [r for r in readable if c in r.labels] for c in classes})
+    out: dict[str, Any] = {}
+    out["images"] = {
+        name: {"n": len(rs), "width": _stats([r.width for r in rs]),
+               "height": _stats([r.height for r in rs]),
+               "aspect": _stats([r.width / r.height for r in rs]),
+               "shorter_side": _stats([min(r.width, r.height) for r in rs])}
+        for name, rs in groups.items()}
+    out["image_sizes_most_common"] = [
+        {"width": w, "height": h, "files": n}
+        for (w, h), n in Counter((r.width, r.height) for r in readable).most_common(10)]
+    out["formats"] = {
+        name: dict(Counter(r.format or "unknown" for r in rs).most_common())
+        for name, rs in {"all": records, **{c: [r for r in records if c in r.labels]
+                                            for c in ([] if voc else classes)}}.items()}
+    if not voc:  # a format common in one class and (nearly) absent from another is a cue
+        shares = {c: {f: n / max(1, sum(out["formats"][c].values()))
+                      for f, n in out["formats"][c].items()} for c in classes}
+        for fmt in sorted({f for c in classes for f in shares[c]}):
+            most = max(classes, key=lambda c: shares[c].get(fmt, 0.0))
+            least = min(classes, key=lambda c: shares[c].get(fmt, 0.0))
+            if shares[most].get(fmt, 0.0) >= 0.05 and shares[least].get(fmt, 0.0) < 0.01:
+                warn(f"{fmt} files make up {shares[most][fmt]:.0%} of {most} but "
+                     f"{shares[least].get(fmt, 0.0):.0%} of {least}: the compression differs "
+                     "between the classes, and a model can learn it")
+    out["extensions"] = dict(Counter(r.extension or "(none)" for r in records).most_common())
+    out["format_mismatches"] = [
+        {"path": str(r.path), "extension": r.extension, "format": r.format}
+        for r in records
+        if r.format and _EXTENSION_FORMATS.get(r.extension, r.format) != r.format]
+    return out
+
+
+def _class_differences(values: dict[str, dict[str, list[float]]], classes: list[str], warn
+                       ) -> dict[str, dict[str, float]]:
+    """The Kolmogorov-Smirnov distance of each measurement between every two classes; a
+    large and significant one is warned about (a model can learn it instead of masks)."""
+    differences: dict[str, dict[str, float]] = {}
+    for what, per_class in values.items():
+        differences[what] = {}
+        for i, a in enumerate(classes):
+            for b in classes[i + 1:]:
+                d = ks_distance(per_class[a], per_class[b])
+                differences[what][f"{a} vs {b}"] = round(d, 3)
+                n, m = len(per_class[a]), len(per_class[b])
+                # Small classes differ by chance: also require significance (KS test, 5 %).
+                chance = 1.36 * np.sqrt((n + m) / (n * m)) if n and m else np.inf
+                if d > max(CLASS_DIFFERENCE_KS, chance):
+                    warn(f"the {what} differs between {a} and {b} (Kolmogorov-Smirnov distance "
+                         f"{d:.2f}; medians {np.median(per_class[a]):.3g} and "
+                         f"{np.median(per_class[b]):.3g}): a model can learn to tell the classes "
+                         "apart by it instead of by the mask")
+    return differences
 
 
 def _voc_summary(dataset: Dataset, by_file: dict[Path, list[Sample]]) -> dict[str, Any]:

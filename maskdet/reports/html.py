@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import logging
 import os
@@ -46,8 +47,6 @@ def new_figure(width: float, height: float):
 
 def figure_png(fig) -> bytes:
     """A figure as PNG bytes."""
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from maskdet.cli import main
-from tests.helpers import SCENE_FACES, SMALL_BOX, write_class_folders
+from tests.helpers import SceneFaces, write_class_folders
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +25,8 @@ def model(tmp_path_factory) -> Path:
 def fixed_detector(monkeypatch):
     """`--detector haar` becomes a stub that finds the faces of write_voc_scenes."""
     from maskdet import faces
-    from maskdet.detections import Detections
 
-    class Fixed(faces.FaceDetector):
+    class Fixed(SceneFaces):
         name = "fixed"
-
-        def detect(self, image):
-            return Detections(boxes=[box for box, _ in SCENE_FACES] + [SMALL_BOX],
-                              face_scores=[0.9, 0.8, 0.7])
 
     monkeypatch.setitem(faces.DETECTORS, "haar", Fixed)

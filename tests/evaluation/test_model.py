@@ -10,17 +10,7 @@ import maskdet
 from maskdet.data import source_split
 from maskdet.errors import DatasetError
 from maskdet.evaluation import evaluate_model
-from tests.helpers import SCENE_FACES, SMALL_BOX, write_class_folders, write_voc_scenes
-
-
-class SceneFaces(maskdet.FaceDetector):
-    """Finds exactly the faces write_voc_scenes draws."""
-
-    name = "scene-faces"
-
-    def detect(self, image):
-        return maskdet.Detections(boxes=[box for box, _ in SCENE_FACES] + [SMALL_BOX],
-                                  face_scores=[0.9, 0.8, 0.7])
+from tests.helpers import SceneFaces, write_class_folders, write_voc_scenes
 
 
 @pytest.fixture(scope="module")

@@ -238,4 +238,3 @@ def test_cached_face_detector_keeps_a_bounded_number_of_answers():
     assert inner.calls == 3  # the two latest are remembered
     detector.detect(images[0])
     assert inner.calls == 4  # the oldest was forgotten
-

@@ -3,9 +3,7 @@ cases, and the reports of `maskdet train` and `maskdet evaluate`."""
 
 from __future__ import annotations
 
-import base64
 import json
-from html.parser import HTMLParser
 from pathlib import Path
 
 import cv2
@@ -16,57 +14,7 @@ from maskdet.cli import main
 from maskdet.data import Sample
 from maskdet.faces import FaceCrops
 from maskdet.reports import write_classifier_report, write_model_report
-from tests.helpers import distinct_picture, write_class_folders
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: list[str] = []
-        self.links: list[str] = []
-        self.figures: list[str] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "img":
-            self.images.append(a["src"])
-        elif tag == "a":
-            self.links.append(a["href"])
-        elif tag == "figure":
-            self.figures.append(a["id"])
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def check_report(folder: Path, json_name: str) -> tuple[dict, _Links]:
-    """The folder's JSON, HTML and PNGs agree: every figure the JSON lists is a valid PNG file,
-    linked from the HTML and embedded in it byte for byte, and nothing else is referenced."""
-    numbers = json.loads((folder / json_name).read_text())
-    page = _Links()
-    page.feed((folder / "report.html").read_text(encoding="utf-8"))
-    assert page.figures == numbers["figures"]
-    embedded = [base64.b64decode(src.split(",", 1)[1]) for src in page.images]
-    assert all(src.startswith("data:image/png;base64,") for src in page.images)
-    assert len(embedded) == len(numbers["figures"])
-    for name, data in zip(numbers["figures"], embedded):
-        file_bytes = (folder / name).read_bytes()
-        assert file_bytes.startswith(PNG_SIGNATURE)
-        assert data == file_bytes
-        image = cv2.imdecode(np.frombuffer(file_bytes, np.uint8), cv2.IMREAD_COLOR)
-        assert image is not None and 150 <= image.shape[0] <= 2000
-        assert 250 <= image.shape[1] <= 2000
-        assert name in page.links
-    assert json_name in page.links
-    assert set(page.links) <= {*numbers["figures"], json_name}
-    pngs = {p.name for p in folder.glob("*.png")}
-    assert pngs == set(numbers["figures"])
-    assert not list(folder.glob(".*.tmp"))  # atomic writes left nothing behind
-    return numbers, page
-
+from tests.helpers import check_report, distinct_picture, write_class_folders
 
 CLASSES = ["with_mask", "without_mask"]
 

@@ -14,21 +14,15 @@ from maskdet.data import held_out_part, load_dataset, split_dataset
 from maskdet.evaluation import precision_lower_bound
 from maskdet.pretrained import PRETRAINED_DIR, PRETRAINED_MODELS
 from recipes import default_models as recipe
-from tests.helpers import SCENE_FACES, SMALL_BOX, write_class_folders, write_voc_scenes
+from tests.helpers import SCENE_FACES, SceneFaces, write_class_folders, write_voc_scenes
 
 TINY_HOG = {"image_size": 32, "augment_copies": 1}
 TINY_CNN = {"image_size": 32, "epochs": 2, "batch_size": 8, "validation_fraction": 0.0,
             "threads": 1}
 
 
-class FixedDetector(maskdet.FaceDetector):
-    """Finds exactly the faces write_voc_scenes draws."""
-
-    name = "fixed"
-
-    def detect(self, image):
-        return maskdet.Detections(boxes=[box for box, _ in SCENE_FACES] + [SMALL_BOX],
-                                  face_scores=[0.9, 0.8, 0.7])
+class FixedDetector(SceneFaces):
+    name = "fixed"  # the framing the bundles record
 
 
 @pytest.fixture(scope="module")

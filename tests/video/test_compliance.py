@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from maskdet.detections import Detections
 from maskdet.video.compliance import ComplianceLog, ComplianceStats
 from maskdet.video.tracking import FaceTracker
-
-CLASSES = ("with_mask", "without_mask")
-
-
-MASK = [0.9, 0.1]
-
-
-BARE = [0.2, 0.8]
-
-
-def dets(*boxes) -> Detections:
-    return Detections(boxes=np.array(boxes, float).reshape(-1, 4),
-                      face_scores=np.full(len(boxes), 0.9))
+from tests.helpers import BARE, CLASSES, MASK, dets
 
 
 # -- compliance ---------------------------------------------------------------------------

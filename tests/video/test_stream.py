@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import json
 import threading
-import time
 import tracemalloc
 
 import cv2
@@ -21,45 +20,12 @@ from tests.helpers import (
     CLIP_H,
     CLIP_W,
     BlobDetector,
+    FakeCapture,
     clip_faces,
     clip_frame,
     run_cli,
     write_clip,
 )
-
-
-class FakeCapture:
-    """A cv2.VideoCapture stand-in: plays `frames` (None entries fail to read), then fails."""
-
-    def __init__(self, frames, opened=True, delay=0.0, fps=25.0, length_known=False):
-        self.frames = list(frames)
-        self.length_known = length_known  # a live stream has no length; a file has
-        self.opened = opened
-        self.delay = delay
-        self.fps = fps
-        self.i = 0
-        self.released = False
-
-    def isOpened(self):
-        return self.opened and not self.released
-
-    def read(self):
-        if self.delay:
-            time.sleep(self.delay)
-        if self.i >= len(self.frames):
-            return False, None
-        frame = self.frames[self.i]
-        self.i += 1
-        return (False, None) if frame is None else (True, frame)
-
-    def get(self, prop):
-        return {cv2.CAP_PROP_FPS: self.fps, cv2.CAP_PROP_FRAME_WIDTH: CLIP_W,
-                cv2.CAP_PROP_FRAME_HEIGHT: CLIP_H,
-                cv2.CAP_PROP_FRAME_COUNT: len(self.frames) if self.length_known else -1,
-                }.get(prop, 0.0)
-
-    def release(self):
-        self.released = True
 
 
 def blank(i: int = 0) -> np.ndarray:

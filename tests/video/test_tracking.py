@@ -8,19 +8,7 @@ import pytest
 from maskdet.detections import Detections
 from maskdet.detections import box_iou as iou_matrix
 from maskdet.video.tracking import FaceTracker, centroid_similarity, greedy_match
-
-CLASSES = ("with_mask", "without_mask")
-
-
-MASK = [0.9, 0.1]
-
-
-BARE = [0.2, 0.8]
-
-
-def dets(*boxes) -> Detections:
-    return Detections(boxes=np.array(boxes, float).reshape(-1, 4),
-                      face_scores=np.full(len(boxes), 0.9))
+from tests.helpers import BARE, CLASSES, MASK, dets
 
 
 @pytest.mark.parametrize("a, b, expected", [
