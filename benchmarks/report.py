@@ -47,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from maskdet.files import write_atomic
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: name -> (backend, parameters, label in the report).
@@ -376,7 +378,6 @@ def bundled_section(bundled: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _save(fig, path: Path) -> None:
-    from maskdet.files import write_atomic
     from maskdet.reports.html import figure_png
 
     write_atomic(path, figure_png(fig))
@@ -675,9 +676,7 @@ def write_report(args, out: Path, fig_dir: Path, info, data_info, results, e2e_i
     text = "\n".join(L)
     text = text.replace("SUMMARY_PLACEHOLDER", summary(results, medians, first))
     text = text.replace("LIMITS_PLACEHOLDER", limits(results, first, getattr(args, "note", "")))
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, out)
+    write_atomic(out, text.encode("utf-8"))
 
 
 def summary(results, medians, first) -> str:
