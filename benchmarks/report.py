@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.sections import read_sections, with_sections
 from maskdet.files import write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -676,7 +677,9 @@ def write_report(args, out: Path, fig_dir: Path, info, data_info, results, e2e_i
     text = "\n".join(L)
     text = text.replace("SUMMARY_PLACEHOLDER", summary(results, medians, first))
     text = text.replace("LIMITS_PLACEHOLDER", limits(results, first, getattr(args, "note", "")))
-    write_atomic(out, text.encode("utf-8"))
+    # The sections other benchmarks wrote (benchmarks/sections.py) stay as they were.
+    kept = read_sections(out.read_text(encoding="utf-8")) if out.exists() else {}
+    write_atomic(out, with_sections(text, kept).encode("utf-8"))
 
 
 def summary(results, medians, first) -> str:

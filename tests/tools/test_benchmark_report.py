@@ -91,3 +91,21 @@ def test_bundled_section_shows_the_operating_point_and_the_whole_curve():
     assert "without_mask >= 0.723" in rows[0] and "0.905 / 0.864" in rows[0]
     assert rows[1].split(" | ")[1:] == ["0.833 / 0.909", "0.900 (>= 0.41)", "0.864 (>= 0.70)",
                                         "0.500", "0.880", "0.870 |"]
+
+
+def test_sections_of_other_benchmarks_survive_a_regeneration(tmp_path):
+    from benchmarks.sections import read_sections, with_sections, write_section
+
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text("# Benchmarks\n\nold body\n")
+    write_section(path, "tracking", "## Tracking\n\n| a |\n")
+    write_section(path, "reliability", "## Reliability\n")
+    write_section(path, "tracking", "## Tracking\n\n| b |\n")  # replaced in its place
+    text = path.read_text()
+    assert text.startswith("# Benchmarks\n\nold body\n")
+    assert read_sections(text) == {"tracking": "## Tracking\n\n| b |\n",
+                                   "reliability": "## Reliability\n"}
+    assert text.index("## Tracking") < text.index("## Reliability")
+    regenerated = with_sections("# Benchmarks\n\nnew body\n", read_sections(text))
+    assert "old body" not in regenerated and "new body" in regenerated
+    assert read_sections(regenerated) == read_sections(text)
