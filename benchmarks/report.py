@@ -281,7 +281,7 @@ def bundled_models(args) -> dict[str, dict[str, Any]]:
     from recipes.default_models import load_sources, measure, near_copy_free
 
     sources = load_sources(args.faces, args.scenes)
-    detector = YuNetDetector(args.yunet, download=False)
+    detector = YuNetDetector(args.yunet)
     clean = near_copy_free(sources.faces_test, sources.faces_train)
     faces = list(maskdet.extract_faces(sources.faces_test).images)  # for the timings
     out = {}

@@ -16,6 +16,7 @@ matplotlib only when a report draws a figure.
 
 from __future__ import annotations
 
+from . import samples
 from .classifiers import (
     Classifier,
     ModelInfo,
@@ -27,6 +28,7 @@ from .classifiers import (
     read_manifest,
     read_model_info,
     register_backend,
+    upgrade_bundle,
 )
 from .data import Dataset, Sample, load_dataset, load_image_folder, load_voc, split_dataset
 from .detections import Detections, Face
@@ -120,10 +122,12 @@ __all__ = [
     "read_image",
     "read_manifest",
     "read_model_info",
+    "samples",
     "register_backend",
     "split_dataset",
     "stop_on_signals",
     "stream",
     "train",
+    "upgrade_bundle",
     "__version__",
 ]

@@ -202,6 +202,64 @@ class Detections:
         """One JSON-ready dictionary per face (``box``, ``label``, ``score``, ``face_score``)."""
         return [face.to_dict() for face in self]
 
+    def to_supervision(self):
+        """The faces as a ``supervision.Detections`` (``pip install 'maskdet[supervision]'``),
+        so that supervision's zones, trackers and annotators (blur, pixelate, labels) work on
+        them: ``xyxy`` from the boxes, ``confidence`` the face score times the label's
+        probability (the face score before classification), ``class_id`` the label's index in
+        ``classes``, ``tracker_id`` the track ids; ``data`` keeps ``class_name``, ``face_score``
+        and ``score``.
+
+        Example:
+            >>> import supervision as sv  # doctest: +SKIP
+            >>> blur = sv.BlurAnnotator()  # doctest: +SKIP
+            >>> private = blur.annotate(image.copy(), faces.to_supervision())  # doctest: +SKIP
+        """
+        sv = _supervision()
+        n = len(self)
+        data: dict[str, np.ndarray] = {"face_score": self.face_scores.copy()}
+        class_id = None
+        if self.labels is not None:
+            data["class_name"] = np.array([str(label) for label in self.labels], dtype=str
+                                          ).reshape(n)
+            data["score"] = self.scores.copy()
+            index = {c: i for i, c in enumerate(self.classes)}
+            class_id = np.array([index.get(str(label), -1) for label in self.labels], int)
+        confidence = self.confidences if self.scores is not None else self.face_scores
+        return sv.Detections(xyxy=self.xyxy.astype(np.float32).reshape(n, 4),
+                             confidence=np.asarray(confidence, np.float32).copy(),
+                             class_id=class_id, tracker_id=self.track_ids, data=data)
+
+    @classmethod
+    def from_supervision(cls, detections, classes: tuple[str, ...] | list[str] = ()
+                         ) -> Detections:
+        """Faces from a ``supervision.Detections``: boxes from ``xyxy``; labels from
+        ``data["class_name"]`` or, with ``classes``, from ``class_id``; ``face_scores`` and
+        ``scores`` from ``data["face_score"]``/``data["score"]`` where
+        :meth:`to_supervision` put them, else the face score is ``confidence`` (1 without).
+        """
+        xyxy = np.asarray(detections.xyxy, np.float64).reshape(-1, 4)
+        n = len(xyxy)
+        data = getattr(detections, "data", {}) or {}
+        confidence = (np.ones(n) if detections.confidence is None
+                      else np.asarray(detections.confidence, np.float64))
+        face_scores = np.asarray(data.get("face_score", confidence), np.float64)
+        labels = data.get("class_name")
+        if labels is None and detections.class_id is not None and classes:
+            labels = [classes[i] if 0 <= i < len(classes) else str(i)
+                      for i in np.asarray(detections.class_id, int)]
+        scores = data.get("score")
+        if labels is not None and scores is None:
+            scores = confidence / np.maximum(face_scores, 1e-12)
+        boxes = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
+        if not classes and labels is not None:
+            classes = tuple(sorted({str(label) for label in labels}))
+        return cls(boxes=boxes, face_scores=face_scores,
+                   labels=None if labels is None else [str(label) for label in labels],
+                   scores=None if labels is None else scores,
+                   classes=tuple(classes) if labels is not None else (),
+                   track_ids=detections.tracker_id)
+
     def counts(self) -> dict[str, int]:
         """Number of faces per label (every class of the classifier appears, possibly 0)."""
         out = dict.fromkeys(self.classes, 0)
@@ -209,3 +267,14 @@ class Detections:
             for label in self.labels:
                 out[str(label)] = out.get(str(label), 0) + 1
         return out
+
+
+def _supervision():
+    try:
+        import supervision
+    except ImportError:
+        from .errors import BackendError
+
+        raise BackendError("converting detections needs supervision: pip install "
+                           "'maskdet[supervision]'") from None
+    return supervision

@@ -21,7 +21,7 @@ class BundleError(MaskdetError):
 
 
 class DetectorUnavailableError(MaskdetError):
-    """A face detector cannot be created (model file missing and not downloadable, ...)."""
+    """A face detector cannot be created (a model file missing or unreadable, ...)."""
 
 
 class BackendError(MaskdetError):

@@ -23,8 +23,8 @@ class MaskDetector:
         model: a fitted :class:`~maskdet.classifiers.Classifier`, the path of a model bundle,
             a bundled model's name (``"cnn"``, ``"hog-svm"``), or None for the bundled
             default model (see :func:`~maskdet.pretrained.load_model`).
-        face_detector: a :class:`~maskdet.faces.FaceDetector` or a name (``"auto"``,
-            ``"yunet"``, ``"haar"``).
+        face_detector: a :class:`~maskdet.faces.FaceDetector` or a name (``"yunet"``,
+            ``"haar"``).
         min_face: ignore faces whose shorter side is below this many pixels.
         min_face_score: ignore faces the face detector is less sure of than this.
         min_confidence: drop classified faces whose confidence (face score times the
@@ -45,7 +45,7 @@ class MaskDetector:
     def __init__(
         self,
         model: Classifier | str | os.PathLike | None = None,
-        face_detector: FaceDetector | str = "auto",
+        face_detector: FaceDetector | str = "yunet",
         min_face: int = 0,
         min_face_score: float = 0.0,
         min_confidence: float | Mapping[str, float] | None = None,

@@ -23,7 +23,6 @@ from tests.helpers import (
 
 FACES_ENV = "MASKDET_TEST_FACES"  # ../shared/datasets/mask-faces
 SCENES_ENV = "MASKDET_TEST_SCENES"  # ../shared/datasets/mask-scenes
-YUNET_ENV = "MASKDET_YUNET_MODEL"  # ../shared/models/face_detection_yunet_2026may.onnx
 
 
 def _shared_path(env: str) -> Path | None:
@@ -52,21 +51,10 @@ def scenes_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def yunet_model() -> Path:
-    """The YuNet ONNX model file."""
-    return _require(YUNET_ENV, "the YuNet model")
+    """The YuNet ONNX model file: the one that ships with maskdet (or $MASKDET_YUNET_MODEL)."""
+    from maskdet.faces.model_file import find_yunet_model
 
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Never touch the user's cache, and never download during tests."""
-    monkeypatch.setenv("MASKDET_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-
-    def no_download(*args, **kwargs):
-        from maskdet.errors import DetectorUnavailableError
-
-        raise DetectorUnavailableError("downloads are disabled in tests")
-
-    monkeypatch.setattr("maskdet.faces.model_file.download_yunet_model", no_download)
+    return find_yunet_model()
 
 
 @pytest.fixture(autouse=True)

@@ -18,8 +18,9 @@ PACKAGE = Path(maskdet.__file__).resolve().parent
 #: The stages, lowest first. A module may import its own stage and the stages of earlier
 #: entries; stages of one entry are independent (neither imports the other).
 LAYERS: list[set[str]] = [
-    {"errors", "files", "versions", "detections"},
-    {"images", "draw"},
+    {"errors", "files", "versions", "samples"},
+    {"detections", "images"},
+    {"draw"},
     {"data"},
     {"faces"},
     {"classifiers"},
@@ -40,7 +41,7 @@ PACKAGE_LAYERS: dict[str, list[set[str]]] = {
     "evaluation": [{"classification", "scenes"}, {"model"}],
     "video": [{"io", "tracking"}, {"compliance"}, {"alerts"}, {"streaming"}],
     "reports": [{"html", "analysis"}, {"dataset", "model"}],
-    "cli": [{"options"}, {"train", "classify", "detect", "evaluate", "analyze", "info",
+    "cli": [{"options"}, {"train", "classify", "detect", "evaluate", "analyze", "models",
                           "video"}],
 }
 
@@ -66,7 +67,9 @@ def imported_modules(path: Path, known: set[str]) -> set[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            targets = [target] + [f"{target}.{alias.name}" for alias in node.names]
+            submodules = [f"{target}.{alias.name}" for alias in node.names]
+            # ``from .. import samples`` imports the submodule, not the package's names.
+            targets = [t for t in submodules if t in known] or [target]
         else:
             continue
         out |= {t for t in targets if t in known and t != name}
@@ -188,8 +191,8 @@ PUBLIC_API = {
     "available_models", "create_classifier", "create_face_detector", "crop_face",
     "evaluate_classifier", "evaluate_model", "extract_faces", "frame_face",
     "load_classifier", "load_dataset", "load_image_folder", "load_model", "load_voc",
-    "read_image", "read_manifest", "read_model_info", "register_backend", "split_dataset",
-    "stop_on_signals", "stream", "train", "__version__",
+    "read_image", "read_manifest", "read_model_info", "register_backend", "samples",
+    "split_dataset", "stop_on_signals", "stream", "train", "upgrade_bundle", "__version__",
 }
 
 #: The stages a user imports from, and names each must keep.
@@ -199,7 +202,8 @@ SUBPACKAGE_API = {
     "maskdet.faces": {"CachedFaceDetector", "FaceCrops", "FaceDetector", "YuNetDetector",
                       "create_face_detector", "crop_face", "extract_faces", "frame_face"},
     "maskdet.classifiers": {"Classifier", "ModelInfo", "ModelSettings", "load_classifier",
-                            "read_model_info", "register_backend"},
+                            "read_model_info", "register_backend", "upgrade_bundle"},
+    "maskdet.samples": {"paths", "path", "SAMPLES"},
     "maskdet.evaluation": {"evaluate_model", "evaluate_scenes", "match_detections",
                            "average_precision", "scene_detection_metrics", "scene_results"},
     "maskdet.video": {"MaskStream", "VideoSource", "VideoWriter", "FaceTracker", "stream"},

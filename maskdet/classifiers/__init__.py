@@ -17,6 +17,7 @@ from .registry import (
     load_classifier,
     read_model_info,
     register_backend,
+    upgrade_bundle,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "read_manifest",
     "read_model_info",
     "register_backend",
+    "upgrade_bundle",
 ]

@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import BackendError
 from ..versions import library_versions
 from .bundle import write_bundle
 from .info import ModelInfo, ModelSettings
@@ -83,6 +84,12 @@ class Classifier(ClassifierMixin, BaseEstimator):
     def _load_weights(self, directory: Path) -> None:
         """Read the weights written by :meth:`_save_weights` (``classes_`` is already set)."""
 
+    def _load_legacy_weights(self, directory: Path, trust_pickle: bool) -> None:
+        """Read the weights of a bundle of a format before 3 (see
+        :func:`~maskdet.classifiers.registry.upgrade_bundle`); backends that had none need not
+        implement it."""
+        raise BackendError(f"the {self.backend_name} backend has no older bundle format")
+
     def _library_versions(self) -> dict[str, str]:
         """Versions of the libraries the weights depend on, for the bundle manifest."""
         return {}
@@ -131,6 +138,10 @@ class Classifier(ClassifierMixin, BaseEstimator):
             params=self.get_params(deep=False), preprocessing=self.preprocessing,
             settings=self.settings_, metrics=dict(getattr(self, "metrics_", {})),
             versions={**library_versions(), **self._library_versions()})
+
+    def export(self, path: str | os.PathLike, format: str = "onnx") -> Path:
+        """Write the model in a format other programs run (the ``cnn`` backend: ``onnx``)."""
+        raise BackendError(f"the {self.backend_name} backend cannot be exported to {format}")
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the classifier to one bundle file (see :mod:`maskdet.classifiers.bundle`),

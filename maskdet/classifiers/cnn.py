@@ -1,7 +1,10 @@
-"""A small Keras convolutional network: the ``cnn`` backend (needs ``pip install 'maskdet[cnn]'``).
+"""A small convolutional network: the ``cnn`` backend, trained with Keras, run with ONNX Runtime.
 
-TensorFlow is imported when this module is, and the registry imports it only when the ``cnn``
-backend is asked for, so ``import maskdet`` never loads TensorFlow.
+Using a trained network needs no TensorFlow: when the network is trained it is exported to an
+ONNX graph (Keras' own ``model.export(format="onnx")``), which predicts -- in the process that
+trained it as in any other -- and goes into the bundle with the Keras weights (kept for further
+training). TensorFlow and Keras (``pip install 'maskdet[train]'``) are imported only to train,
+export or reload those Keras weights.
 
 Two architectures:
 
@@ -14,21 +17,26 @@ Two architectures:
   took 192 px faces; here it defaults to 96 px, which trains four times faster on a CPU.
 
 Training uses a ``tf.data`` pipeline that augments batches in parallel, cosine learning-rate
-decay, and early stopping on a validation part with the best weights restored. The model takes
-``uint8``-valued RGB faces and scales them itself, so a saved ``.keras`` file is self-contained.
+decay, and early stopping on a validation part with the best weights restored. The network
+takes RGB faces valued 0-255 and scales them itself, so the ``.keras`` and ``.onnx`` files are
+self-contained.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
+import json
 import logging
 import os
 import sys
+import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,7 +46,13 @@ from .augmentation import FaceAugmenter
 from .base import Classifier, check_images
 from .preprocessing import Preprocessing
 
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
 logger = logging.getLogger(__name__)
+
+_TRAIN_HINT = "pip install 'maskdet[train]'"
 
 
 @contextlib.contextmanager
@@ -60,21 +74,38 @@ def _stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-with _stderr_silenced():
-    import keras
-    import tensorflow as tf
+def _tensorflow():
+    """Keras and TensorFlow, imported on first use (training, exporting, Keras weights).
 
-if keras.backend.backend() != "tensorflow":
-    raise BackendError(f"the cnn backend needs Keras' tensorflow backend, but Keras runs on "
-                       f"{keras.backend.backend()!r} (unset KERAS_BACKEND)")
-# Keras reports some notices (e.g. about tf.data) through absl; they are not for users.
-logging.getLogger("absl").setLevel(logging.ERROR)
+    Raises:
+        BackendError: TensorFlow is not installed (the message says what to install), or
+            Keras runs on another backend.
+    """
+    if "keras" not in sys.modules or "tensorflow" not in sys.modules:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        try:
+            with _stderr_silenced():
+                import keras  # noqa: F401
+                import tensorflow  # noqa: F401
+        except ImportError as exc:
+            raise BackendError(f"training the cnn backend needs TensorFlow ({exc.name} is not "
+                               f"installed): {_TRAIN_HINT}") from None
+        # Keras reports some notices (e.g. about tf.data) through absl; they are not for users.
+        logging.getLogger("absl").setLevel(logging.ERROR)
+    keras, tf = sys.modules["keras"], sys.modules["tensorflow"]
+    if keras.backend.backend() != "tensorflow":
+        raise BackendError(f"the cnn backend needs Keras' tensorflow backend, but Keras runs "
+                           f"on {keras.backend.backend()!r} (unset KERAS_BACKEND)")
+    return keras, tf
+
 
 ARCHITECTURES = ("small", "seed")
 AUGMENTATIONS = ("light", "robust")
 _WEIGHTS_FILE = "model.keras"
+_ONNX_FILE = "model.onnx"
+#: Metadata keys of the exported ONNX graph, for those who run it without maskdet.
+ONNX_METADATA = ("maskdet.classes", "maskdet.preprocessing", "maskdet.input")
 
 #: Values of the parameters left at None, per architecture (chosen on a validation part of
 #: mask-faces' training data; see the class documentation).
@@ -112,6 +143,7 @@ def build_model(architecture: str, image_size: int, n_classes: int) -> keras.Mod
         >>> build_model("seed", 96, 2).count_params()  # doctest: +SKIP
         1290946
     """
+    keras, _ = _tensorflow()
     layers = keras.layers
     inputs = keras.Input((image_size, image_size, 3), name="face")
     x = layers.Rescaling(1 / 255)(inputs)
@@ -143,6 +175,7 @@ def build_model(architecture: str, image_size: int, n_classes: int) -> keras.Mod
 
 def _conv_bn(x: keras.KerasTensor, filters: int, strides: int = 1, kernel: int = 3
              ) -> keras.KerasTensor:
+    keras, _ = _tensorflow()
     x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
     x = keras.layers.BatchNormalization(momentum=_BN_MOMENTUM)(x)
     return keras.layers.ReLU()(x)
@@ -151,6 +184,7 @@ def _conv_bn(x: keras.KerasTensor, filters: int, strides: int = 1, kernel: int =
 def _separable_residual(x: keras.KerasTensor) -> keras.KerasTensor:
     """x + pointwise(depthwise(x)): depth for a third of the cost of a second 3x3 convolution
     (a plain one doubled the epoch time on two cores; this adds half and ~0.4 points)."""
+    keras, _ = _tensorflow()
     y = keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
     y = keras.layers.BatchNormalization(momentum=_BN_MOMENTUM)(y)
     y = keras.layers.ReLU()(y)
@@ -160,6 +194,7 @@ def _separable_residual(x: keras.KerasTensor) -> keras.KerasTensor:
 
 def _augmenter(architecture: str, seed: int | None) -> keras.Sequential:
     """Random transforms of float RGB batches (0-255), for training only."""
+    keras, _ = _tensorflow()
     layers = keras.layers
     if architecture == "seed":
         # The original network's ImageDataGenerator settings.
@@ -188,6 +223,7 @@ def _configure_threads(threads: int | None) -> None:
     """Limit TensorFlow's thread pools; possible only before TensorFlow first runs an op."""
     if threads is None:
         return
+    _, tf = _tensorflow()
     threading = tf.config.threading
     if (threading.get_intra_op_parallelism_threads() == threads
             and threading.get_inter_op_parallelism_threads() == threads):
@@ -201,38 +237,106 @@ def _configure_threads(threads: int | None) -> None:
 
 
 def _probabilities(model: keras.Model, x: tf.Tensor) -> tf.Tensor:
+    _, tf = _tensorflow()
     return model(tf.cast(x, tf.float32), training=False)
 
 
-def _compiled_predict(model: keras.Model, image_size: int):
-    """``model`` as one traced graph for ``uint8`` batches of any length.
+def keras_predict_function(model: keras.Model, image_size: int):
+    """``model`` called directly by Keras, as one traced graph for ``uint8`` batches of any
+    length (for comparisons with the ONNX graph; maskdet predicts with ONNX Runtime).
 
     Calling it costs about a millisecond, where ``model.predict()`` costs some 30 ms per call
     in Keras' loop set-up. The function is a ``partial`` rather than a closure because
     TensorFlow counts traces by code object: closures made for many classifiers (in a grid
     search, say) would look like one function retraced, and draw a retracing warning.
     """
+    _, tf = _tensorflow()
     spec = tf.TensorSpec([None, image_size, image_size, 3], tf.uint8)
     return tf.function(functools.partial(_probabilities, model), input_signature=[spec])
 
 
-class _History(keras.callbacks.Callback):
-    """Per-epoch metrics plus the learning rate and the epoch's seconds."""
+def _history_callback():
+    """A Keras callback that records per-epoch metrics plus the learning rate and the epoch's
+    seconds (a class made on first use: Keras is imported only to train)."""
+    keras, _ = _tensorflow()
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.history: dict[str, list[float]] = {}
-        self._start = 0.0
+    class History(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.history: dict[str, list[float]] = {}
+            self._start = 0.0
 
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._start = time.perf_counter()
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self._start = time.perf_counter()
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        row = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
-        row["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        row["seconds"] = round(time.perf_counter() - self._start, 3)
-        for key, value in row.items():
-            self.history.setdefault(key, []).append(value)
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            row = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
+            row["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            row["seconds"] = round(time.perf_counter() - self._start, 3)
+            for key, value in row.items():
+                self.history.setdefault(key, []).append(value)
+
+    return History()
+
+
+def export_onnx(model: keras.Model, image_size: int, metadata: dict[str, str]) -> bytes:
+    """The Keras network as an ONNX graph (input ``face``: float32 RGB 0-255 of shape
+    (n, size, size, 3); output: the class probabilities), with ``metadata`` in it.
+
+    Raises:
+        BackendError: tf2onnx, which Keras' exporter uses, is not installed.
+    """
+    _tensorflow()
+    if importlib.util.find_spec("tf2onnx") is None:
+        raise BackendError(f"exporting the cnn backend to ONNX needs tf2onnx: {_TRAIN_HINT}")
+    import onnx
+
+    model(np.zeros((1, image_size, image_size, 3), np.float32), training=False)  # "called"
+    with tempfile.TemporaryDirectory(prefix="maskdet-onnx-") as tmp, \
+            warnings.catch_warnings(), _stderr_silenced():
+        warnings.simplefilter("ignore")  # tf2onnx's own deprecation notices
+        model.export(Path(tmp) / "model.onnx", format="onnx", verbose=False)
+        graph = onnx.load(Path(tmp) / "model.onnx")
+    for key, value in metadata.items():
+        graph.metadata_props.add(key=key, value=value)
+    return graph.SerializeToString()
+
+
+class _OnnxNetwork:
+    """An ONNX graph run with ONNX Runtime on the CPU; the session is made on first use."""
+
+    def __init__(self, graph: bytes, threads: int | None) -> None:
+        self.graph = graph
+        self.threads = threads
+        self._session = None
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        if self._session is None:
+            self._session = self._open()
+        name = self._session.get_inputs()[0].name
+        x = inputs.astype(np.float32, copy=False)
+        parts = [self._session.run(None, {name: x[i:i + _PREDICT_CHUNK]})[0]
+                 for i in range(0, len(x), _PREDICT_CHUNK)]
+        return np.concatenate(parts)
+
+    def _open(self):
+        try:
+            import onnxruntime
+        except ImportError:
+            raise BackendError("the cnn backend needs ONNX Runtime: pip install onnxruntime") \
+                from None
+        options = onnxruntime.SessionOptions()
+        # One thread by default: a photo's few faces gain nothing from more, and the other
+        # cores stay with the face detector and video decoding (no oversubscription).
+        options.intra_op_num_threads = int(self.threads or 1)
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # errors only
+        try:
+            return onnxruntime.InferenceSession(self.graph, options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 -- a graph that ONNX Runtime cannot run
+            raise BackendError(f"ONNX Runtime cannot load the network ({exc})") from None
 
 
 class CnnClassifier(Classifier):
@@ -263,8 +367,9 @@ class CnnClassifier(Classifier):
             epoch (also shrunk, blurred, darkened, noisy, JPEG-compressed and partly covered,
             as faces in street photos are); ``False``: none.
         class_weight: None or ``"balanced"`` (weigh classes inversely to their frequency).
-        threads: TensorFlow intra- and inter-op threads (None: TensorFlow's default, all
-            cores); takes effect only before TensorFlow first runs in the process.
+        threads: when training, TensorFlow's intra- and inter-op threads (None: TensorFlow's
+            default, all cores; set only before TensorFlow first runs in the process); when
+            predicting, ONNX Runtime's (None: one, fastest for a photo's few faces on 2 cores).
         verbose: Keras' progress output (0: none, 1: bar, 2: a line per epoch).
         random_state: seed of the validation split, weights, shuffling and augmentation
             (set through ``keras.utils.set_random_seed``, which also seeds Python's, NumPy's
@@ -272,8 +377,11 @@ class CnnClassifier(Classifier):
             repeatable.
         margin: crop margin around detected faces (see :class:`Preprocessing`).
 
-    Attributes set by ``fit`` (besides ``classes_`` and ``metrics_``):
-        model_: the trained ``keras.Model``.
+    Attributes set by ``fit`` (besides ``classes_``, ``metrics_`` and ``settings_``):
+        model_: the trained ``keras.Model`` (not set on a loaded classifier: see
+            :meth:`keras_model`).
+        onnx_graph_: the network as an ONNX graph (bytes), what predicts; also set on a
+            loaded classifier.
         history_: per-epoch lists ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``
             (with validation), ``lr`` and ``seconds``; also in ``metrics_["history"]``, and
             so in the saved bundle (a loaded classifier has it only there).
@@ -358,6 +466,9 @@ class CnnClassifier(Classifier):
             super().fit(X, y)
         finally:
             del self._validation
+        # Predictions come from the exported graph, here as after loading: what is measured
+        # after training is what every user of the bundle gets.
+        self._export_graph()
         self.metrics_["history"] = self.history_
         if "val_loss" in self.history_:
             self.metrics_["best_epoch"] = int(np.argmin(self.history_["val_loss"])) + 1
@@ -392,6 +503,7 @@ class CnnClassifier(Classifier):
         return str(self.augment)
 
     def _dataset(self, inputs: np.ndarray, y: np.ndarray, training: bool) -> tf.data.Dataset:
+        _, tf = _tensorflow()
         data = tf.data.Dataset.from_tensor_slices((inputs, y.astype(np.int32)))
         augmentation = self._augmentation() if training else None
         if training:
@@ -425,6 +537,7 @@ class CnnClassifier(Classifier):
         return data.prefetch(tf.data.AUTOTUNE)
 
     def _optimizer(self, steps: int) -> keras.optimizers.Optimizer:
+        keras, _ = _tensorflow()
         peak = float(self.effective_param("learning_rate"))
         warmup = min(steps // 10, 200)
         # Cosine decay to zero: at a constant rate validation accuracy kept swinging between
@@ -444,6 +557,9 @@ class CnnClassifier(Classifier):
         self._augmentation()  # checks the value before any work
         if self.class_weight not in (None, "balanced"):
             raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
+        if importlib.util.find_spec("tf2onnx") is None:  # fail before training, not after
+            raise BackendError(f"exporting the cnn backend to ONNX needs tf2onnx: {_TRAIN_HINT}")
+        keras, _ = _tensorflow()
         _configure_threads(self.threads)
         if self.random_state is not None:
             keras.utils.set_random_seed(int(self.random_state))
@@ -455,7 +571,7 @@ class CnnClassifier(Classifier):
         model = build_model(self.architecture, int(self.effective_param("image_size")), n_classes)
         model.compile(optimizer=self._optimizer(steps), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
-        history = _History()
+        history = _history_callback()
         callbacks: list[keras.callbacks.Callback] = [history]
         if validation is not None:
             callbacks.append(keras.callbacks.EarlyStopping(
@@ -473,31 +589,85 @@ class CnnClassifier(Classifier):
             verbose=int(self.verbose))
         self.model_ = model
         self.history_ = history.history
-        self._predict_fn = None
+        self._keras_file = None
+
+    def _export_graph(self) -> None:
+        """Export the trained network to the ONNX graph that predicts, with the classes and
+        the preprocessing in its metadata."""
+        size = int(self.effective_param("image_size"))
+        metadata = {
+            "maskdet.classes": json.dumps([str(c) for c in self.classes_]),
+            "maskdet.preprocessing": json.dumps(self.preprocessing.to_dict()),
+            "maskdet.input": f"float32 RGB faces valued 0-255, shape (n, {size}, {size}, 3)"}
+        self._set_graph(export_onnx(self.model_, size, metadata))
+
+    def _set_graph(self, graph: bytes) -> None:
+        self.onnx_graph_ = graph
+        self._network = _OnnxNetwork(graph, self.threads)
 
     # -- inference ------------------------------------------------------------------------
     def _predict_inputs(self, inputs: np.ndarray) -> np.ndarray:
-        if getattr(self, "_predict_fn", None) is None:
-            size = int(self.effective_param("image_size"))
-            self._predict_fn = _compiled_predict(self.model_, size)
-        parts = [self._predict_fn(inputs[i:i + _PREDICT_CHUNK]).numpy()
-                 for i in range(0, len(inputs), _PREDICT_CHUNK)]
-        return np.concatenate(parts)
+        return self._network(inputs)
+
+    def keras_model(self) -> keras.Model:
+        """The Keras network, to train further or to compare with: the one ``fit`` trained,
+        else the one the bundle keeps (needs TensorFlow)."""
+        model = getattr(self, "model_", None)
+        if model is not None:
+            return model
+        if getattr(self, "_keras_file", None) is None:
+            raise BackendError("this classifier holds no Keras weights")
+        keras, _ = _tensorflow()
+        with tempfile.TemporaryDirectory(prefix="maskdet-keras-") as tmp:
+            path = Path(tmp) / _WEIGHTS_FILE
+            path.write_bytes(self._keras_file)
+            self.model_ = keras.saving.load_model(path, compile=False)
+        return self.model_
+
+    def export(self, path: str | os.PathLike, format: str = "onnx") -> Path:
+        """Write the network as an ONNX graph (the one maskdet runs; classes and preprocessing
+        in its metadata)."""
+        if format != "onnx":
+            raise BackendError(f"the cnn backend exports to onnx, not {format!r}")
+        from ..files import write_atomic
+
+        return write_atomic(path, self.onnx_graph_)
 
     # -- persistence ----------------------------------------------------------------------
     def _save_weights(self, directory: Path) -> None:
-        model = self.model_
+        (directory / _ONNX_FILE).write_bytes(self.onnx_graph_)
+        model = getattr(self, "model_", None)
+        if model is None:  # loaded from a bundle: keep its Keras weights as they were
+            if getattr(self, "_keras_file", None) is not None:
+                (directory / _WEIGHTS_FILE).write_bytes(self._keras_file)
+            return
         if getattr(model, "optimizer", None) is not None:
             # An uncompiled copy: the optimizer state (two values per weight for AdamW) would
             # triple the file, and a loaded model only predicts. Rebuilt from the config, as
             # keras.models.clone_model keeps the compiled optimizer.
+            keras, _ = _tensorflow()
             model = keras.Model.from_config(self.model_.get_config())
             model.set_weights(self.model_.get_weights())
         model.save(directory / _WEIGHTS_FILE)
 
     def _load_weights(self, directory: Path) -> None:
+        self._set_graph((directory / _ONNX_FILE).read_bytes())
+        keras_file = directory / _WEIGHTS_FILE
+        self._keras_file = keras_file.read_bytes() if keras_file.is_file() else None
+        self.model_ = None
+
+    def _load_legacy_weights(self, directory: Path, trust_pickle: bool) -> None:
+        # Bundles before format 3 hold the Keras weights only: export them to the graph.
+        keras, _ = _tensorflow()
         self.model_ = keras.saving.load_model(directory / _WEIGHTS_FILE, compile=False)
-        self._predict_fn = None
+        self._keras_file = None
+        self._export_graph()
 
     def _library_versions(self) -> dict[str, str]:
-        return {"tensorflow": tf.__version__, "keras": keras.__version__}
+        from ..versions import package_version
+
+        out = {"onnxruntime": package_version("onnxruntime")}
+        if "tensorflow" in sys.modules:  # the ones it was trained or exported with
+            keras, tf = _tensorflow()
+            out.update(tensorflow=tf.__version__, keras=keras.__version__)
+        return {k: v for k, v in out.items() if v}

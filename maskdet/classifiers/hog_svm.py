@@ -1,13 +1,21 @@
-"""HOG features + scikit-learn SVM: the fast classical backend (``hog-svm``)."""
+"""HOG features + scikit-learn SVM: the fast classical backend (``hog-svm``).
+
+Its weights are stored with ``skops.io``, not pickle: loading lets in only the scikit-learn
+and NumPy types a HOG+SVM model is made of (:data:`TRUSTED_TYPES` beside skops' own list), so
+a bundle from an unknown source cannot run code.
+"""
 
 from __future__ import annotations
 
+import copy
+import zipfile
 from pathlib import Path
 
 import cv2
 import joblib
 import numpy as np
 
+from ..errors import BundleError
 from ..faces.crops import DEFAULT_MARGIN
 from .augmentation import FaceAugmenter
 from .base import Classifier
@@ -15,7 +23,13 @@ from .preprocessing import Preprocessing
 
 #: Below this many images HOG runs in-process: worker start-up would cost more than it saves.
 _PARALLEL_MIN = 512
-_WEIGHTS_FILE = "model.joblib"
+_WEIGHTS_FILE = "model.skops"
+#: The weights of bundles before format 3 (``maskdet upgrade`` converts them).
+_LEGACY_WEIGHTS_FILE = "model.joblib"
+#: The types of a calibrated HOG+SVM pipeline that skops does not trust by default (it trusts
+#: the public scikit-learn estimators and NumPy arrays).
+TRUSTED_TYPES = ("sklearn.calibration._CalibratedClassifier",
+                 "sklearn.calibration._SigmoidCalibration")
 
 
 def color_layout(images: np.ndarray, grid: int) -> np.ndarray:
@@ -218,17 +232,34 @@ class HogSvmClassifier(Classifier):
         return proba
 
     def _save_weights(self, directory: Path) -> None:
+        import skops.io
+
         # The support vectors and principal axes are most of the file; as float32 it is half
         # the size, and the probabilities change by less than 1e-5.
-        import copy
-
         model = copy.deepcopy(self.model_)
         _cast_large_arrays(model, np.float32)
-        joblib.dump(model, directory / _WEIGHTS_FILE, compress=3)
+        skops.io.dump(model, directory / _WEIGHTS_FILE, compression=zipfile.ZIP_DEFLATED,
+                      compresslevel=9)
 
     def _load_weights(self, directory: Path) -> None:
-        model = joblib.load(directory / _WEIGHTS_FILE)
+        import skops.io
+
+        path = directory / _WEIGHTS_FILE
+        untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
+        if untrusted:
+            raise BundleError(f"the weights hold types a HOG+SVM model does not have, refused "
+                              f"unloaded: {', '.join(untrusted[:5])}")
+        model = skops.io.load(path, trusted=list(TRUSTED_TYPES))
         _cast_large_arrays(model, np.float64)  # libsvm computes in float64
+        self.model_ = model
+
+    def _load_legacy_weights(self, directory: Path, trust_pickle: bool) -> None:
+        if not trust_pickle:
+            raise BundleError("its HOG+SVM weights are a pickle, which runs code when loaded: "
+                              "convert it only if you trust where it comes from "
+                              "(--trust-pickle)")
+        model = joblib.load(directory / _LEGACY_WEIGHTS_FILE)
+        _cast_large_arrays(model, np.float64)
         self.model_ = model
 
 

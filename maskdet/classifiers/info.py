@@ -101,6 +101,8 @@ class ModelInfo:
     metrics: Mapping[str, Any] = field(default_factory=dict)
     versions: Mapping[str, str] = field(default_factory=dict)
     created: str | None = None
+    format_version: int | None = None
+    """The bundle format it was read from (None: not read from a bundle)."""
 
     @property
     def test_metrics(self) -> dict[str, Any] | None:
@@ -144,7 +146,7 @@ class ModelInfo:
                 preprocessing=Preprocessing.from_dict(manifest["preprocessing"]),
                 settings=settings, metrics=metrics,
                 versions={str(k): str(v) for k, v in (manifest.get("versions") or {}).items()},
-                created=manifest.get("created"))
+                created=manifest.get("created"), format_version=manifest.get("format_version"))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BundleError(f"{path}: invalid bundle manifest "
                               f"({type(exc).__name__}: {exc})") from None
@@ -172,4 +174,7 @@ class ModelInfo:
         if self.settings.sources:
             lines.append("  held-out parts: " + ", ".join(
                 f"{s.name} ({s.test_files} of {s.files} files)" for s in self.settings.sources))
+        if self.format_version is not None and self.format_version < 3:
+            lines.append(f"  bundle format {self.format_version}: maskdet no longer loads it; "
+                         "convert it with maskdet upgrade")
         return lines

@@ -1,7 +1,7 @@
 """Classifier backends by name.
 
-Built-in: ``hog-svm`` (and ``cnn`` with the ``maskdet[cnn]`` extra). Third parties add a
-backend in either of two ways:
+Built-in: ``hog-svm`` and ``cnn`` (training the CNN needs the ``maskdet[train]`` extra). Third
+parties add a backend in either of two ways:
 
 * call :func:`register_backend` (``register_backend("my-net", MyClassifier)``), or
 * declare an entry point in the ``maskdet.backends`` group of their package::
@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import BackendError, BundleError
 from .base import Classifier
-from .bundle import open_bundle, read_manifest
+from .bundle import OLDEST_LOADED_FORMAT, open_bundle, read_manifest
 from .info import ModelInfo
 
 ENTRY_POINT_GROUP = "maskdet.backends"
@@ -37,8 +37,10 @@ _BACKENDS: dict[str, type[Classifier] | str] = {
 }
 
 _INSTALL_HINTS = {
-    "tensorflow": "pip install 'maskdet[cnn]'",
-    "keras": "pip install 'maskdet[cnn]'",
+    "tensorflow": "pip install 'maskdet[train]'",
+    "keras": "pip install 'maskdet[train]'",
+    "onnxruntime": "pip install onnxruntime",
+    "skops": "pip install skops",
 }
 
 
@@ -112,16 +114,39 @@ def create_classifier(name: str, **params) -> Classifier:
 def load_classifier(path: str | os.PathLike) -> Classifier:
     """Load a classifier from a bundle written by :meth:`Classifier.save`.
 
-    The backend is chosen from the manifest; every weight file is checked against its
-    recorded sha256 before it is loaded. The classifier's ``settings_`` and ``metrics_`` are
-    the bundle's.
+    The backend is chosen from the manifest; the manifest and every weight file are checked
+    against their recorded sha256 before anything is loaded, and no weight file can run code.
+    The classifier's ``settings_`` and ``metrics_`` are the bundle's.
 
     Raises:
-        BundleError: missing, not a bundle, truncated, altered, newer format, or a backend
-            that is not installed.
+        BundleError: missing, not a bundle, truncated, altered, an old format (the message
+            says how to convert it), a newer one, or a backend that is not installed.
+    """
+    return _load(Path(path))
+
+
+def upgrade_bundle(path: str | os.PathLike, out: str | os.PathLike,
+                   trust_pickle: bool = False) -> Path:
+    """Convert a bundle of a format before 3 to the current one (``maskdet upgrade``): the
+    same model, settings and metrics; a CNN gains its ONNX graph (needs TensorFlow to export
+    it), HOG+SVM weights leave pickle for skops.
+
+    Args:
+        trust_pickle: HOG+SVM weights of old bundles are pickles, which run code when they are
+            loaded: convert them only for bundles you trust, and say so here.
+
+    Raises:
+        BundleError: not an old bundle, an untrusted pickle, or its weights cannot be read.
     """
     path = Path(path)
-    with open_bundle(path) as (manifest, weights):
+    return _load(path, legacy=True, trust_pickle=trust_pickle).save(out)
+
+
+def _load(path: Path, legacy: bool = False, trust_pickle: bool = False) -> Classifier:
+    with open_bundle(path, oldest=1 if legacy else OLDEST_LOADED_FORMAT) as (manifest, weights):
+        if legacy and manifest["format_version"] >= OLDEST_LOADED_FORMAT:
+            raise BundleError(f"{path}: bundle format {manifest['format_version']} is current; "
+                              "there is nothing to upgrade")
         info = ModelInfo.from_manifest(manifest, path)
         backend = get_backend(info.backend, for_bundle=path)
         try:
@@ -134,9 +159,12 @@ def load_classifier(path: str | os.PathLike) -> Classifier:
             raise BundleError(f"{path}: preprocessing in the manifest ({info.preprocessing}) "
                               f"does not match the backend's ({classifier.preprocessing})")
         try:
-            classifier._load_weights(weights)
-        except BundleError:
-            raise
+            if legacy:
+                classifier._load_legacy_weights(weights, trust_pickle)
+            else:
+                classifier._load_weights(weights)
+        except (BundleError, BackendError) as exc:
+            raise type(exc)(f"{path}: {exc}") from None
         except Exception as exc:  # weights that the backend library cannot read
             raise BundleError(f"{path}: cannot load the weights "
                               f"({type(exc).__name__}: {exc})") from None

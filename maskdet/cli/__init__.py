@@ -1,10 +1,10 @@
 """The ``maskdet`` command: it parses the command line and calls the library, nothing more.
 
 One module per command, its options beside the code that uses them: ``train``, ``classify``,
-``detect``, ``evaluate``, ``analyze``, ``info`` (also ``backends``) and ``video``; ``options``
-holds what they share. User errors (missing files, bad images, wrong model files) print one
-line on stderr and exit with status 1, without a traceback; usage errors exit with 2;
-``--json`` output on stdout holds nothing but JSON.
+``detect``, ``evaluate``, ``analyze``, ``video`` and ``models`` (``info``, ``backends``,
+``upgrade``, ``export``); ``options`` holds what they share. User errors (missing files, bad
+images, wrong model files) print one line on stderr and exit with status 1, without a
+traceback; usage errors exit with 2; ``--json`` output on stdout holds nothing but JSON.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from collections.abc import Sequence
 
 from ..errors import MaskdetError
 from ..versions import MASKDET_VERSION
-from . import analyze, classify, detect, evaluate, info, train, video
-from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from . import analyze, classify, detect, evaluate, models, train, video
+from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 
 #: The command modules, in the order ``maskdet --help`` lists them.
-COMMANDS = (train, classify, detect, evaluate, analyze, info, video)
+COMMANDS = (train, classify, detect, evaluate, analyze, video, models)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.quiet)
     try:
         return args.func(args)
+    except UsageError as exc:
+        print(f"maskdet {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (MaskdetError, ValueError) as exc:  # ValueError: invalid hyper-parameters and such
         print(f"maskdet: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

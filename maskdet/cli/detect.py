@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from pathlib import Path
 
+from .. import samples
 from ..errors import MaskdetError
 from ..images import write_image
 from ..pipeline import MaskDetector
 from .options import (
     ImageInputs,
+    UsageError,
     add_face_detector_option,
     add_face_filter_options,
     add_model_option,
     print_json,
     progress,
 )
+
+logger = logging.getLogger("maskdet")
 
 #: Extensions an annotated copy keeps; other photos are written as JPEG.
 KEPT_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -25,7 +30,9 @@ KEPT_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("detect", parents=[common], help="find faces and masks in photos",
                        description="Find the faces in photos and classify each.")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="photos, or folders of them")
+    p.add_argument("--sample", action="store_true",
+                   help="also the sample photos that ship with maskdet (maskdet.samples)")
     add_model_option(p)
     add_face_detector_option(p)
     add_face_filter_options(p)
@@ -34,11 +41,13 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.paths and not args.sample:
+        raise UsageError("give the photos to look at (PATH...), or --sample")
     save_dir = _output_folder(args.save_dir) if args.save_dir else None
     mask_detector = MaskDetector(args.model, face_detector=args.face_detector,
                                  min_face=args.min_face, min_face_score=args.min_face_score,
                                  min_confidence=args.min_confidence)
-    inputs = ImageInputs(args.paths)
+    inputs = ImageInputs([*args.paths, *(map(str, samples.paths()) if args.sample else ())])
     used: set[str] = set()
     for path, image in inputs.read(progress(args), "detecting"):
         faces = mask_detector.detect(image)
@@ -53,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         if save_dir:
             write_image(_unique_output(save_dir, path, used),
                         mask_detector.annotate(image, faces))
+    if save_dir and used:
+        logger.info("annotated copies of %d photos in %s", len(used), save_dir)
     return inputs.exit_status()
 
 

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate_model(
         args.model, args.data, min_face=args.min_face, label_map=label_map(args.map),
         held_out=args.held_out, end_to_end=args.end_to_end,
-        face_detector=args.face_detector or "auto",
+        face_detector=args.face_detector or "yunet",
         iou=0.5 if args.iou is None else args.iou, min_confidence=args.min_confidence,
         progress=progress(args))
     report = None

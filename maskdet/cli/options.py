@@ -14,13 +14,17 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ..errors import ImageReadError, MaskdetError
-from ..faces import available_detectors
+from ..faces import ALIASES, available_detectors
 from ..files import to_jsonable
 from ..images import list_image_files, read_image
 
 logger = logging.getLogger("maskdet")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(MaskdetError):
+    """Options that do not go together, found after parsing: exit status 2, as argparse's."""
 
 MODEL_HELP = "model bundle path or a bundled model name: cnn (default; needs TensorFlow) or hog-svm"
 MODEL_ARG_HELP = "model bundle path or a bundled model name (cnn or hog-svm)"
@@ -78,14 +82,14 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", metavar="MODEL", default=None, help=MODEL_HELP)
 
 
-def add_face_detector_option(parser: argparse.ArgumentParser, default: str | None = "auto",
+def add_face_detector_option(parser: argparse.ArgumentParser, default: str | None = "yunet",
                              extra: Sequence[str] = (), what: str = "face detector") -> None:
-    """``--face-detector NAME`` (also ``--detector``, its older name)."""
+    """``--face-detector NAME`` (also ``--detector``, its older name; ``auto`` is accepted as
+    another name of ``yunet``)."""
     names = [*available_detectors(), *extra]
     parser.add_argument("--face-detector", "--detector", dest="face_detector", default=default,
-                        choices=names, metavar="NAME",
-                        help=f"{what}: {', '.join(names)} (default auto: YuNet if available, "
-                             "else Haar)")
+                        choices=[*names, *ALIASES], metavar="NAME",
+                        help=f"{what}: {', '.join(names)} (default yunet)")
 
 
 def add_face_filter_options(parser: argparse.ArgumentParser, what: str = "drop faces") -> None:

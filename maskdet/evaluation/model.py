@@ -103,7 +103,7 @@ def evaluate_model(
     label_map: Mapping[str, str | None] | None = None,
     held_out: bool = False,
     end_to_end: bool = False,
-    face_detector: FaceDetector | str = "auto",
+    face_detector: FaceDetector | str = "yunet",
     iou: float = 0.5,
     min_confidence: float | Mapping[str, float] | None = None,
     progress: bool = False,

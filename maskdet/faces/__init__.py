@@ -10,6 +10,7 @@
 
 from .crops import DEFAULT_MARGIN, SCENE_FACE_FRACTION, crop_face, frame_face, square_box
 from .detectors import (
+    ALIASES,
     DETECTORS,
     YUNET_BOX_ADJUSTMENT,
     CachedFaceDetector,
@@ -21,11 +22,13 @@ from .detectors import (
     create_face_detector,
 )
 from .extract import FaceCrops, extract_faces
-from .model_file import YUNET_ENV, YUNET_FILENAME, YUNET_SHA256, find_yunet_model
+from .model_file import PACKAGED_YUNET, YUNET_ENV, YUNET_FILENAME, YUNET_SHA256, find_yunet_model
 
 __all__ = [
+    "ALIASES",
     "DEFAULT_MARGIN",
     "DETECTORS",
+    "PACKAGED_YUNET",
     "SCENE_FACE_FRACTION",
     "YUNET_BOX_ADJUSTMENT",
     "YUNET_ENV",

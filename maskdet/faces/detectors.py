@@ -1,10 +1,10 @@
 """Face detectors: find the faces of a photo, by name (:func:`create_face_detector`).
 
-* ``yunet`` -- OpenCV's ``FaceDetectorYN`` with OpenCV Zoo's YuNet model: accurate on masked
-  and small faces (its model file: :mod:`maskdet.faces.model_file`).
-* ``haar`` -- the frontal-face Haar cascade shipped with opencv-python 4.x; no download, but it
-  misses most masked faces.
-* ``auto`` -- YuNet where its model can be had, else Haar with a one-time warning.
+* ``yunet`` (the default; ``auto`` is another name for it) -- OpenCV's ``FaceDetectorYN`` with
+  OpenCV Zoo's YuNet model, which ships with maskdet (:mod:`maskdet.faces.model_file`):
+  accurate on masked and small faces.
+* ``haar`` -- the frontal-face Haar cascade shipped with opencv-python 4.x; it misses most
+  masked faces, and is used only when asked for by name.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 from ..detections import Detections
 from ..errors import DetectorUnavailableError
-from .model_file import YUNET_ENV, find_yunet_model
+from .model_file import find_yunet_model
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,8 @@ class YuNetDetector(FaceDetector):
     """OpenCV's YuNet (``cv2.FaceDetectorYN``).
 
     Args:
-        model_path: the ONNX file; None looks it up (see :func:`find_yunet_model`).
+        model_path: the ONNX file; None: ``$MASKDET_YUNET_MODEL``, else the packaged one (see
+            :func:`~maskdet.faces.model_file.find_yunet_model`).
         score_threshold: minimum face confidence. 0.75 was chosen on the mask-scenes training
             photos: against 0.6 it drops 37 % of the detections that match no labelled face
             (mostly unlabelled people in crowds, also statues and patterns) for 3 points of
@@ -79,7 +80,6 @@ class YuNetDetector(FaceDetector):
         box_adjustment: ``(dx, dy, sx, sy)`` applied to every box (see :func:`adjust_boxes`):
             by default :data:`YUNET_BOX_ADJUSTMENT`, which turns YuNet's boxes into boxes as
             people draw them (brow to chin); None keeps YuNet's own.
-        download: whether a missing model may be downloaded.
     """
 
     name = "yunet"
@@ -93,10 +93,9 @@ class YuNetDetector(FaceDetector):
         max_upscale: float = 2.0,
         top_k: int = 5000,
         box_adjustment: tuple[float, float, float, float] | None = YUNET_BOX_ADJUSTMENT,
-        download: bool = True,
     ) -> None:
         self.box_adjustment = None if box_adjustment is None else tuple(box_adjustment)
-        self.model_path = find_yunet_model(model_path, download=download)
+        self.model_path = find_yunet_model(model_path)
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.upscale_to = upscale_to
@@ -208,39 +207,32 @@ class CachedFaceDetector(FaceDetector):
         return f"CachedFaceDetector({self.detector!r})"
 
 
-_haar_fallback_warned = False
-
-#: Face detectors by name; ``auto`` is resolved by :func:`create_face_detector`.
+#: Face detectors by name.
 DETECTORS: dict[str, Callable[..., FaceDetector]] = {
     "yunet": YuNetDetector,
     "haar": HaarDetector,
 }
 
+#: Other names of face detectors (``auto`` chose between YuNet and Haar when YuNet's model
+#: had to be downloaded; it ships with maskdet now).
+ALIASES = {"auto": "yunet"}
+
 
 def available_detectors() -> list[str]:
-    return ["auto", *DETECTORS]
+    return list(DETECTORS)
 
 
-def create_face_detector(name: str | FaceDetector = "auto", **params) -> FaceDetector:
-    """Create a face detector by name: ``auto`` (default), ``yunet`` or ``haar``.
+def create_face_detector(name: str | FaceDetector = "yunet", **params) -> FaceDetector:
+    """Create a face detector by name: ``yunet`` (the default) or ``haar``; a
+    :class:`FaceDetector` is returned as it is.
 
-    ``auto`` uses YuNet where its model can be found or downloaded, else Haar, with a
-    warning (once per process) that says how to get YuNet.
+    Raises:
+        DetectorUnavailableError: an unknown name, or a detector that cannot be created here
+            (a model file that OpenCV cannot load, an OpenCV without Haar cascades).
     """
-    global _haar_fallback_warned
     if isinstance(name, FaceDetector):
         return name
-    if name == "auto":
-        try:
-            return YuNetDetector(**params)
-        except DetectorUnavailableError as exc:
-            if not _haar_fallback_warned:
-                # The download error already says how to get the model; don't repeat it.
-                hint = "" if YUNET_ENV in str(exc) else f" Set {YUNET_ENV} to the model file."
-                logger.warning("YuNet face detector unavailable (%s); using the far weaker Haar "
-                               "cascade.%s", exc, hint)
-                _haar_fallback_warned = True
-            return HaarDetector()
+    name = ALIASES.get(name, name)
     if name not in DETECTORS:
         raise DetectorUnavailableError(
             f"unknown face detector {name!r}; choose from {', '.join(available_detectors())}")

@@ -1,9 +1,9 @@
 """Bundled default models, so that ``maskdet detect photo.jpg`` works without training.
 
-The package ships model bundles in this folder: ``cnn.maskdet`` (the Keras CNN, the default;
-needs TensorFlow, ``pip install "maskdet[cnn]"``) and ``hog-svm.maskdet`` (HOG+SVM; works
-without TensorFlow). :func:`load_model` turns whatever names a model -- nothing (the default),
-a bundled model's name, a bundle path or a fitted classifier -- into a classifier.
+The package ships model bundles in this folder: ``cnn.maskdet`` (the small CNN, the default;
+it runs on ONNX Runtime, no TensorFlow needed) and ``hog-svm.maskdet`` (HOG+SVM).
+:func:`load_model` turns whatever names a model -- nothing (the default), a bundled model's
+name, a bundle path or a fitted classifier -- into a classifier.
 
 Example:
     >>> import maskdet
@@ -14,15 +14,11 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
-import logging
 import os
 from pathlib import Path
 
-from ..classifiers import Classifier, load_classifier, read_manifest
+from ..classifiers import Classifier, load_classifier
 from ..errors import BundleError
-
-logger = logging.getLogger(__name__)
 
 #: The folder of the bundled model files.
 PRETRAINED_DIR: Path = Path(__file__).resolve().parent
@@ -30,16 +26,9 @@ PRETRAINED_DIR: Path = Path(__file__).resolve().parent
 #: Bundled model name -> bundle file name in :data:`PRETRAINED_DIR`.
 PRETRAINED_MODELS: dict[str, str] = {"cnn": "cnn.maskdet", "hog-svm": "hog-svm.maskdet"}
 
-_CNN_HINT = 'pip install "maskdet[cnn]", or use the hog-svm model (--model hog-svm)'
-_fallback_warned = False
-
-
-def _tensorflow_installed() -> bool:
-    """Whether TensorFlow can be imported, without importing it (that takes seconds)."""
-    try:
-        return importlib.util.find_spec("tensorflow") is not None
-    except (ImportError, ValueError):
-        return False
+#: The bundled model used when none is given (the more accurate one, above all on street
+#: photos; see MODEL_CARD.md).
+DEFAULT_MODEL = "cnn"
 
 
 def available_models() -> list[str]:
@@ -66,21 +55,11 @@ def pretrained_path(name: str) -> Path:
 
 
 def default_model_name() -> str:
-    """The bundled model used when none is given: ``"cnn"`` when TensorFlow is installed and
-    the cnn bundle is there, else ``"hog-svm"``.
-
-    Falling back because TensorFlow is missing logs one warning, once per process.
-    """
-    global _fallback_warned
-
-    cnn_file = PRETRAINED_DIR / PRETRAINED_MODELS["cnn"]
-    if not _tensorflow_installed():
-        if cnn_file.is_file() and not _fallback_warned:
-            _fallback_warned = True
-            logger.warning('TensorFlow is not installed: using the hog-svm default model (pip '
-                           'install "maskdet[cnn]" for the more accurate cnn model)')
-        return "hog-svm"
-    return "cnn" if cnn_file.is_file() else "hog-svm"
+    """The bundled model used when none is given: ``"cnn"``, or ``"hog-svm"`` in an
+    installation that lacks the cnn bundle."""
+    if (PRETRAINED_DIR / PRETRAINED_MODELS[DEFAULT_MODEL]).is_file():
+        return DEFAULT_MODEL
+    return "hog-svm"
 
 
 def model_path(model: str | os.PathLike) -> Path:
@@ -105,8 +84,7 @@ def load_model(model: Classifier | str | os.PathLike | None = None) -> Classifie
             model bundle (see :func:`~maskdet.classifiers.load_classifier`).
 
     Raises:
-        BundleError: a missing or damaged bundle, or the cnn model without TensorFlow (the
-            message says what to install, or to use the hog-svm model instead).
+        BundleError: a missing, damaged or altered bundle (one line naming it).
     """
     if isinstance(model, Classifier):
         return model
@@ -115,27 +93,11 @@ def load_model(model: Classifier | str | os.PathLike | None = None) -> Classifie
     if not isinstance(model, (str, os.PathLike)):
         raise TypeError(f"model must be a Classifier, a bundled model name or a bundle path, "
                         f"got {type(model).__name__}")
-    path = model_path(model)
-    if model == "cnn" and path != Path(model) and not _tensorflow_installed():
-        raise BundleError(f"the bundled cnn model needs TensorFlow, which is not installed: "
-                          f"{_CNN_HINT}")
-    try:
-        return load_classifier(path)
-    except BundleError:
-        if _tensorflow_installed() or _backend_of(path) != "cnn":
-            raise
-        raise BundleError(f"{path}: a cnn model needs TensorFlow, which is not installed: "
-                          f"{_CNN_HINT}") from None
-
-
-def _backend_of(path: Path) -> str | None:
-    try:
-        return read_manifest(path).get("backend")
-    except BundleError:
-        return None
+    return load_classifier(model_path(model))
 
 
 __all__ = [
+    "DEFAULT_MODEL",
     "PRETRAINED_DIR",
     "PRETRAINED_MODELS",
     "available_models",

@@ -34,7 +34,7 @@ import numpy as np
 from ..classifiers import Classifier
 from ..detections import Detections
 from ..draw import annotate, draw_status
-from ..faces import FaceDetector, create_face_detector
+from ..faces import ALIASES, FaceDetector, create_face_detector
 from ..pipeline import MaskDetector
 from .alerts import Alert, ViolationMonitor
 from .compliance import ComplianceLog, ComplianceStats, FrameCompliance
@@ -223,7 +223,7 @@ class MaskStream:
         self,
         source: str | int | os.PathLike | VideoSource,
         model: Classifier | MaskDetector | str | os.PathLike | None = None,
-        face_detector: FaceDetector | str = "auto",
+        face_detector: FaceDetector | str = "yunet",
         *,
         every: int = 2,
         detect_scale: float = 1.0,
@@ -256,7 +256,8 @@ class MaskStream:
             if isinstance(model, MaskDetector):
                 self.mask_detector = model
             else:
-                if isinstance(face_detector, str) and face_detector in ("auto", "yunet"):
+                if isinstance(face_detector, str) and ALIASES.get(face_detector,
+                                                                  face_detector) == "yunet":
                     # Video frames are scaled by detect_scale alone: no hidden YuNet upscaling.
                     face_detector = create_face_detector(face_detector, upscale_to=0)
                 self.mask_detector = MaskDetector(
@@ -405,7 +406,7 @@ class MaskStream:
 def stream(
     source: str | int | os.PathLike | VideoSource,
     model: Classifier | MaskDetector | str | os.PathLike | None = None,
-    face_detector: FaceDetector | str = "auto",
+    face_detector: FaceDetector | str = "yunet",
     **options: Any,
 ) -> MaskStream:
     """Detect masks in a video file, camera or network stream, frame by frame.

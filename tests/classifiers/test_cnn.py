@@ -1,4 +1,5 @@
-"""The Keras CNN backend (``cnn``): training, inference, bundles, the CLI and lazy TensorFlow."""
+"""The CNN backend (``cnn``): training with Keras, inference with ONNX Runtime, bundles, the CLI,
+and TensorFlow only where training needs it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import zipfile
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow", reason="the cnn backend needs TensorFlow (maskdet[cnn])")
+pytest.importorskip("tensorflow", reason="training the cnn backend needs TensorFlow "
+                                         "(maskdet[train])")
 
 import h5py  # noqa: E402  (installed with TensorFlow)
 from sklearn.base import clone  # noqa: E402
@@ -96,14 +98,51 @@ def test_save_load_identical_probabilities(fitted, synthetic_faces, tmp_path):
     manifest = maskdet.read_manifest(path)
     assert manifest["backend"] == "cnn"
     assert manifest["preprocessing"] == {"size": 32, "color": "rgb", "margin": 0.2}
-    assert {"tensorflow", "keras"} <= set(manifest["versions"])
-    assert list(manifest["files"]) == ["weights/model.keras"]
+    assert {"tensorflow", "keras", "onnxruntime"} <= set(manifest["versions"])
+    assert sorted(manifest["files"]) == ["weights/model.keras", "weights/model.onnx"]
     assert manifest["metrics"]["history"]["loss"] == pytest.approx(fitted.history_["loss"])
     with zipfile.ZipFile(path) as zf:
         assert "weights/model.keras" in zf.namelist()
         weights = zipfile.ZipFile(io.BytesIO(zf.read("weights/model.keras")))
         h5 = h5py.File(io.BytesIO(weights.read("model.weights.h5")), "r")
         assert "layers" in h5 and "optimizer" not in h5  # no optimizer state in the bundle
+
+
+def test_the_onnx_graph_gives_the_keras_probabilities(fitted, synthetic_faces):
+    """Predictions come from the exported ONNX graph; Keras itself agrees with it."""
+    images = synthetic_faces[0]
+    inputs = fitted.preprocessing.apply_batch(images)
+    direct = cnn.keras_predict_function(fitted.keras_model(), 32)(inputs).numpy()
+    np.testing.assert_allclose(fitted.predict_proba(images), direct, atol=1e-5)
+
+
+def test_export_writes_the_graph_with_its_metadata(fitted, synthetic_faces, tmp_path):
+    import onnx
+    import onnxruntime
+
+    path = fitted.export(tmp_path / "net.onnx")
+    meta = {p.key: p.value for p in onnx.load(path).metadata_props}
+    assert json.loads(meta["maskdet.classes"]) == ["with_mask", "without_mask"]
+    assert json.loads(meta["maskdet.preprocessing"]) == fitted.preprocessing.to_dict()
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = fitted.preprocessing.apply_batch(synthetic_faces[0][:4]).astype(np.float32)
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, fitted.predict_proba(synthetic_faces[0][:4]), atol=1e-6)
+
+
+def test_a_loaded_cnn_predicts_without_tensorflow(fitted, synthetic_faces, tmp_path):
+    path = fitted.save(tmp_path / "cnn.maskdet")
+    faces = tmp_path / "faces.npy"
+    np.save(faces, np.stack(synthetic_faces[0][:4]))
+    code = ("import sys, numpy as np, maskdet\n"
+            f"clf = maskdet.load_classifier({str(path)!r})\n"
+            f"print(clf.predict_proba(list(np.load({str(faces)!r}))).round(5).tolist())\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[1] == "False False"
+    np.testing.assert_allclose(json.loads(out[0]),
+                               fitted.predict_proba(synthetic_faces[0][:4]), atol=1e-5)
 
 
 def test_chunked_prediction_matches_one_batch(fitted, synthetic_faces, monkeypatch):
@@ -196,24 +235,33 @@ def test_cli_trains_and_classifies(tmp_path, capsys):
 
 
 def test_tensorflow_is_lazy_and_quiet():
-    """``import maskdet`` does not load TensorFlow; asking for ``cnn`` does, without noise."""
-    code = ("import sys, maskdet\n"
+    """``import maskdet`` and a ``cnn`` classifier do not load TensorFlow; training does,
+    without noise (no oneDNN / absl start-up notices, no exporter warnings)."""
+    code = ("import sys, numpy as np, maskdet\n"
             "print('tensorflow' in sys.modules, 'cnn' in maskdet.available_backends())\n"
-            "maskdet.create_classifier('cnn')\n"
+            "clf = maskdet.create_classifier('cnn', image_size=32, epochs=1, batch_size=4,\n"
+            "                                augment=False, validation_fraction=0)\n"
+            "print('tensorflow' in sys.modules)\n"
+            "faces = [np.full((40, 40, 3), v, np.uint8) for v in range(0, 250, 25)]\n"
+            "clf.fit(faces, ['with_mask', 'without_mask'] * 5)\n"
             "print('tensorflow' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
-    assert out.stdout.split() == ["False", "True", "True"]
-    assert out.stderr == ""  # no oneDNN / absl start-up notices
+    assert out.stdout.split() == ["False", "True", "False", "True"]
+    assert out.stderr == ""
 
 
-def test_missing_tensorflow_is_a_clear_error():
+def test_missing_tensorflow_is_a_clear_error_only_when_training():
     code = ("import sys; sys.modules['tensorflow'] = None\n"
-            "import maskdet\n"
+            "import numpy as np, maskdet\n"
+            "clf = maskdet.create_classifier('cnn')\n"
+            "faces = [np.full((40, 40, 3), v, np.uint8) for v in range(0, 250, 25)]\n"
+            "print(maskdet.load_model('cnn').predict(faces[:2]).tolist())\n"
             "try:\n"
-            "    maskdet.create_classifier('cnn')\n"
+            "    clf.fit(faces, ['with_mask', 'without_mask'] * 5)\n"
             "except maskdet.BackendError as exc:\n"
             "    print(exc)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert "pip install 'maskdet[cnn]'" in out.stdout
+                         check=True).stdout.splitlines()
+    assert len(json.loads(out[0].replace("'", '"'))) == 2  # the bundled cnn runs without it
+    assert "needs TensorFlow" in out[1] and "pip install 'maskdet[train]'" in out[1]

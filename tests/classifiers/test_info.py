@@ -60,37 +60,42 @@ def test_fit_starts_without_settings(fitted, synthetic_faces):
     assert fitted.settings_ == ModelSettings()
 
 
-def legacy_bundle(path, tmp_path):
-    """The bundle at ``path`` rewritten as format 1 wrote it: the settings among the
-    metrics (``operating_point``, ``training.framing``, ``training.sources``)."""
-    with zipfile.ZipFile(path) as zf:
-        members = {name: zf.read(name) for name in zf.namelist()}
-    manifest = json.loads(members["manifest.json"])
+def legacy_manifest_bundle(fitted, tmp_path):
+    """The bundle as format 1 wrote it: the settings among the metrics (``operating_point``,
+    ``training.framing``, ``training.sources``), HOG+SVM weights as a joblib pickle."""
+    import hashlib
+
+    import joblib
+
+    joblib.dump(fitted.model_, tmp_path / "model.joblib")
+    data = (tmp_path / "model.joblib").read_bytes()
+    manifest = fitted.model_info().to_manifest()
     del manifest["settings"]
-    manifest["format_version"] = 1
+    manifest["format"], manifest["format_version"] = "maskdet-bundle", 1
+    manifest["files"] = {"weights/model.joblib": {"sha256": hashlib.sha256(data).hexdigest(),
+                                                  "bytes": len(data)}}
     manifest["metrics"]["operating_point"] = {"min_confidence": {"without_mask": 0.3},
                                               "note": "old", "validation": {"tp": 9}}
     manifest["metrics"]["training"] = {"framing": "haar", "sources": [SOURCE.to_dict()]}
-    members["manifest.json"] = json.dumps(manifest).encode()
     old = tmp_path / "old.maskdet"
     with zipfile.ZipFile(old, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
+        zf.writestr("manifest.json", json.dumps(manifest))
+        zf.writestr("weights/model.joblib", data)
     return old
 
 
-def test_format_1_bundles_are_read_with_their_settings(fitted, tmp_path):
-    old = legacy_bundle(fitted.save(tmp_path / "m.maskdet"), tmp_path)
+def test_format_1_settings_are_read_and_kept_by_upgrade(fitted, tmp_path):
+    old = legacy_manifest_bundle(fitted, tmp_path)
     info = read_model_info(old)
     assert info.settings == ModelSettings(min_confidence={"without_mask": 0.3},
                                           operating_point_note="old", framing="haar",
                                           sources=(SOURCE,))
-    loaded = maskdet.load_classifier(old)
-    assert loaded.settings_ == info.settings
-    assert maskdet.MaskDetector(loaded).min_confidence == {"without_mask": 0.3}
-    # Saved again, it is a format 2 bundle with the same settings.
-    again = read_model_info(loaded.save(tmp_path / "again.maskdet"))
-    assert again.settings == info.settings
+    assert info.format_version == 1
+    assert "bundle format 1: maskdet no longer loads it" in "\n".join(info.describe())
+    new = maskdet.upgrade_bundle(old, tmp_path / "new.maskdet", trust_pickle=True)
+    again = read_model_info(new)
+    assert again.settings == info.settings and again.format_version == 3
+    assert maskdet.MaskDetector(new).min_confidence == {"without_mask": 0.3}
 
 
 def test_describe_names_what_changes_results(fitted):

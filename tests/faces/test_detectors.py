@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 
 import maskdet.faces as faces
-import maskdet.faces.detectors as detectors
 from maskdet.data import parse_voc
 from maskdet.detections import Detections
 from maskdet.errors import DetectorUnavailableError
@@ -26,29 +23,17 @@ from maskdet.images import read_image
 from tests.helpers import MarkerDetector
 
 
-@pytest.fixture
-def no_model_env(monkeypatch):
-    """No YuNet model anywhere: no env var, and the (per-test) cache is empty."""
-    monkeypatch.delenv("MASKDET_YUNET_MODEL", raising=False)
-
-
-@pytest.mark.shared
 def test_create_face_detector_by_name(yunet_model):
     assert isinstance(create_face_detector("haar"), HaarDetector)
-    detector = create_face_detector("yunet", model_path=yunet_model, download=False)
+    detector = create_face_detector("yunet", model_path=yunet_model)
     assert isinstance(detector, YuNetDetector)
     assert detector.model_path == yunet_model
-
-
-def test_create_face_detector_yunet_without_model(no_model_env):
-    with pytest.raises(DetectorUnavailableError):
-        create_face_detector("yunet")
 
 
 def test_create_face_detector_unknown_name():
     with pytest.raises(DetectorUnavailableError, match="unknown face detector 'mtcnn'") as info:
         create_face_detector("mtcnn")
-    assert "auto, yunet, haar" in str(info.value)
+    assert "choose from yunet, haar" in str(info.value)
 
 
 def test_create_face_detector_passes_instances_through():
@@ -56,35 +41,27 @@ def test_create_face_detector_passes_instances_through():
     assert create_face_detector(detector) is detector
 
 
-def test_create_face_detector_auto_falls_back_to_haar_warning_once(
-        no_model_env, monkeypatch, caplog):
-    monkeypatch.setattr(detectors, "_haar_fallback_warned", False)
-    with caplog.at_level(logging.WARNING, logger="maskdet"):
-        first = create_face_detector("auto")
-        second = create_face_detector()
-    assert isinstance(first, HaarDetector) and isinstance(second, HaarDetector)
-    warnings = [r for r in caplog.records
-                if r.name == "maskdet.faces.detectors" and r.levelno == logging.WARNING]
-    assert len(warnings) == 1
-    assert "Haar" in warnings[0].getMessage()
-    assert "MASKDET_YUNET_MODEL" in warnings[0].getMessage()
-
-
-@pytest.mark.shared
-def test_create_face_detector_auto_uses_yunet_when_available(monkeypatch, yunet_model):
-    monkeypatch.setenv("MASKDET_YUNET_MODEL", str(yunet_model))
-    detector = create_face_detector("auto")
-    assert isinstance(detector, YuNetDetector)
-    assert detector.model_path == yunet_model
+def test_haar_is_never_a_silent_fallback(tmp_path, monkeypatch):
+    """A YuNet model that cannot be loaded is an error, not a switch to the far weaker Haar."""
+    bad = tmp_path / "yunet.onnx"
+    bad.write_bytes(b"not a model")
+    monkeypatch.setenv("MASKDET_YUNET_MODEL", str(bad))
+    for name in ("yunet", "auto"):
+        with pytest.raises(DetectorUnavailableError, match="OpenCV cannot load"):
+            create_face_detector(name)
+    monkeypatch.delenv("MASKDET_YUNET_MODEL")
+    assert isinstance(create_face_detector(), YuNetDetector)  # the default
+    assert isinstance(create_face_detector("auto"), YuNetDetector)
 
 
 def test_available_detectors():
-    assert faces.available_detectors() == ["auto", "yunet", "haar"]
+    assert faces.available_detectors() == ["yunet", "haar"]
+    assert faces.ALIASES == {"auto": "yunet"}
 
 
 @pytest.fixture(scope="module")
 def yunet(yunet_model) -> YuNetDetector:
-    return YuNetDetector(yunet_model, download=False)
+    return YuNetDetector(yunet_model)
 
 
 def iou(a, b) -> float:
@@ -134,8 +111,8 @@ def test_yunet_box_adjustment_matches_drawn_boxes_better(yunet_model, scenes_dir
     from maskdet.detections import box_iou
     from maskdet.evaluation import scene_ground_truth
 
-    raw = YuNetDetector(yunet_model, box_adjustment=None, download=False)
-    adjusted = YuNetDetector(yunet_model, download=False)
+    raw = YuNetDetector(yunet_model, box_adjustment=None)
+    adjusted = YuNetDetector(yunet_model)
     assert adjusted.box_adjustment == YUNET_BOX_ADJUSTMENT
     dataset = load_voc(scenes_dir)
     ious = {"raw": [], "adjusted": []}
@@ -150,7 +127,6 @@ def test_yunet_box_adjustment_matches_drawn_boxes_better(yunet_model, scenes_dir
     assert np.median(ious["adjusted"]) > np.median(ious["raw"]) + 0.05
 
 
-@pytest.mark.shared
 def test_yunet_scale_for(yunet):
     assert yunet.scale_for(300, 400) == 2.0
     assert yunet.scale_for(1000, 700) == 1.0
@@ -159,9 +135,8 @@ def test_yunet_scale_for(yunet):
     assert yunet.scale_for(100, 100) == 2.0  # at most max_upscale
 
 
-@pytest.mark.shared
 def test_yunet_scale_for_disabled(yunet_model):
-    detector = YuNetDetector(yunet_model, upscale_to=0, download=False)
+    detector = YuNetDetector(yunet_model, upscale_to=0)
     assert detector.scale_for(100, 200) == 1.0
 
 
@@ -171,7 +146,7 @@ def test_yunet_scale_for_disabled(yunet_model):
 def test_yunet_boxes_of_faces_cut_by_the_border_are_clipped(yunet_model, scenes_dir, rows,
                                                              cols):
     # YuNet's own boxes: the adjusted ones move down, away from a top border.
-    yunet = YuNetDetector(yunet_model, box_adjustment=None, download=False)
+    yunet = YuNetDetector(yunet_model, box_adjustment=None)
     image = read_image(scenes_dir / "images" / "maksssksksss1.png")[rows, cols]
     h, w = image.shape[:2]
     found = yunet.detect(image)
@@ -181,7 +156,6 @@ def test_yunet_boxes_of_faces_cut_by_the_border_are_clipped(yunet_model, scenes_
     assert ((x1 == 0) | (y1 == 0)).any()  # the face cut by the border is still found
 
 
-@pytest.mark.shared
 @pytest.mark.parametrize("shape", [(300, 400, 3), (720, 1280, 3)])
 def test_yunet_blank_image_has_no_faces(yunet, shape):
     found = yunet.detect(np.zeros(shape, np.uint8))
@@ -193,8 +167,8 @@ def test_yunet_blank_image_has_no_faces(yunet, shape):
 def test_yunet_wrong_model_file(tmp_path):
     bad = tmp_path / YUNET_FILENAME
     bad.write_bytes(b"onnx?")
-    with pytest.raises(DetectorUnavailableError, match="sha256"):
-        YuNetDetector(bad, download=False)
+    with pytest.raises(DetectorUnavailableError, match="OpenCV cannot load the YuNet model"):
+        YuNetDetector(bad)
 
 
 @pytest.mark.parametrize("value", [0, 128, 255])

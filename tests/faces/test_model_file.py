@@ -1,173 +1,86 @@
-"""Where the YuNet model file comes from: an explicit path, the environment, the cache, a
-checked download."""
+"""The YuNet model file ships inside the package: found without the network, checked, and
+replaceable by a path or the environment."""
 
 from __future__ import annotations
 
-import io
+import hashlib
+import logging
 import shutil
-import urllib.error
-from pathlib import Path
+import socket
 
 import pytest
 
 import maskdet.faces.model_file as model_file
 from maskdet.errors import DetectorUnavailableError
-from maskdet.faces.model_file import YUNET_FILENAME, YUNET_URL, find_yunet_model
-
-# Grabbed at import time, before the autouse fixture of conftest replaces it with a stub.
-real_download_yunet_model = model_file.download_yunet_model
+from maskdet.faces import YuNetDetector, create_face_detector
+from maskdet.faces.model_file import PACKAGED_YUNET, YUNET_SHA256, find_yunet_model
 
 
-def tmp_files(folder: Path) -> list[str]:
-    """Hidden files: the temporary files of atomic writes."""
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+def test_the_model_ships_inside_the_package_with_its_licence():
+    assert PACKAGED_YUNET.is_file()
+    assert hashlib.sha256(PACKAGED_YUNET.read_bytes()).hexdigest() == YUNET_SHA256
+    licence = (PACKAGED_YUNET.parent / "LICENSE").read_text()
+    assert "MIT License" in licence and "Shiqi Yu" in licence and YUNET_SHA256 in licence
 
 
-@pytest.fixture
-def no_model_env(monkeypatch):
-    """No YuNet model anywhere: no env var, and the (per-test) cache is empty."""
+def test_found_without_anything_set(monkeypatch):
+    monkeypatch.delenv("MASKDET_YUNET_MODEL", raising=False)
+    assert find_yunet_model() == PACKAGED_YUNET
+
+
+def test_detection_needs_no_network(monkeypatch):
+    """No socket may be opened: the model is read from the package."""
     monkeypatch.delenv("MASKDET_YUNET_MODEL", raising=False)
 
+    def no_network(*args, **kwargs):
+        raise AssertionError("face detection tried to use the network")
 
-@pytest.fixture
-def model_bytes(yunet_model) -> bytes:
-    return yunet_model.read_bytes()
-
-
-@pytest.mark.shared
-def test_find_yunet_model_explicit_path(yunet_model, no_model_env):
-    assert find_yunet_model(yunet_model, download=False) == yunet_model
-    assert find_yunet_model(str(yunet_model), download=False) == yunet_model
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    detector = create_face_detector("yunet")
+    assert detector.model_path == PACKAGED_YUNET
+    assert create_face_detector("auto").model_path == PACKAGED_YUNET  # the old name
 
 
-@pytest.mark.shared
-def test_find_yunet_model_explicit_path_with_wrong_content(tmp_path, monkeypatch, yunet_model):
-    bad = tmp_path / YUNET_FILENAME
-    bad.write_bytes(b"not an onnx model")
-    monkeypatch.setenv("MASKDET_YUNET_MODEL", str(yunet_model))  # the explicit path wins
-    with pytest.raises(DetectorUnavailableError, match="sha256") as info:
-        find_yunet_model(bad, download=False)
-    assert str(bad) in str(info.value)
-    assert "\n" not in str(info.value)
-
-
-def test_find_yunet_model_missing_explicit_path(tmp_path):
-    with pytest.raises(DetectorUnavailableError, match="not found"):
-        find_yunet_model(tmp_path / "nope.onnx", download=False)
-
-
-@pytest.mark.shared
-def test_find_yunet_model_env_var(tmp_path, monkeypatch, yunet_model):
+def test_an_explicit_path_or_the_environment_wins(tmp_path, monkeypatch):
     copy = tmp_path / "elsewhere.onnx"
-    shutil.copyfile(yunet_model, copy)
+    shutil.copy(PACKAGED_YUNET, copy)
     monkeypatch.setenv("MASKDET_YUNET_MODEL", str(copy))
-    assert find_yunet_model(download=False) == copy
+    assert find_yunet_model() == copy
+    other = tmp_path / "given.onnx"
+    shutil.copy(PACKAGED_YUNET, other)
+    assert find_yunet_model(other) == other  # the explicit path before the environment
+    assert YuNetDetector(other).model_path == other
 
 
-def test_find_yunet_model_env_var_with_bad_file(tmp_path, monkeypatch):
-    bad = tmp_path / "bad.onnx"
-    bad.write_bytes(b"\0" * 100)
-    monkeypatch.setenv("MASKDET_YUNET_MODEL", str(bad))
-    with pytest.raises(DetectorUnavailableError, match="sha256"):
-        find_yunet_model(download=False)
+def test_another_yunet_file_is_used_with_a_warning(tmp_path, caplog):
+    other = tmp_path / "yunet_other.onnx"
+    other.write_bytes(PACKAGED_YUNET.read_bytes() + b"\0")  # same graph, other bytes
+    with caplog.at_level(logging.WARNING, logger="maskdet"):
+        assert find_yunet_model(other) == other
+        find_yunet_model(other)
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "not the YuNet model maskdet was tuned with" in warnings[0]
 
 
-@pytest.mark.shared
-def test_find_yunet_model_in_cache(yunet_model, no_model_env):
-    cached = model_file.cache_dir() / YUNET_FILENAME
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(yunet_model, cached)
-    assert find_yunet_model(download=False) == cached
-
-
-def test_find_yunet_model_bad_cache_copy_is_not_used(no_model_env):
-    cached = model_file.cache_dir() / YUNET_FILENAME
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_bytes(b"truncated")
-    with pytest.raises(DetectorUnavailableError, match="sha256"):
-        find_yunet_model(download=True)
-
-
-def test_cache_dir_follows_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("MASKDET_CACHE_DIR", str(tmp_path / "c"))
-    assert model_file.cache_dir() == tmp_path / "c"
-
-
-@pytest.mark.parametrize("download", [False, True])
-def test_find_yunet_model_nothing_available(no_model_env, download):
-    # download=True goes to download_yunet_model, which conftest replaced with a failing stub
-    with pytest.raises(DetectorUnavailableError) as info:
-        find_yunet_model(download=download)
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda tmp: tmp / "missing.onnx", r"YuNet model not found \(given path\)"),
+    (lambda tmp: (tmp / "bad.onnx").write_bytes(b"not a model") and tmp / "bad.onnx",
+     "OpenCV cannot load the YuNet model"),
+])
+def test_a_bad_model_file_is_one_line(tmp_path, make, message):
+    with pytest.raises(DetectorUnavailableError, match=message) as info:
+        YuNetDetector(make(tmp_path))
     assert "\n" not in str(info.value)
-    if not download:
-        assert "MASKDET_YUNET_MODEL" in str(info.value)
 
 
-def fake_urlopen(payload: bytes | Exception, calls: list):
-    def urlopen(url, timeout=None):
-        calls.append((url, timeout))
-        if isinstance(payload, Exception):
-            raise payload
-        return io.BytesIO(payload)
-
-    return urlopen
-
-
-@pytest.mark.shared
-def test_download_yunet_model_writes_atomically(tmp_path, monkeypatch, model_bytes):
-    calls, replaced = [], []
-    monkeypatch.setattr(model_file.urllib.request, "urlopen", fake_urlopen(model_bytes, calls))
-    real_replace = model_file.os.replace
-
-    def spy_replace(src, dst):
-        replaced.append((Path(src), Path(dst)))
-        assert Path(src).read_bytes() == model_bytes  # complete before it is renamed
-        real_replace(src, dst)
-
-    monkeypatch.setattr(model_file.os, "replace", spy_replace)
-    destination = tmp_path / "cache" / YUNET_FILENAME
-    assert real_download_yunet_model(destination, timeout=5) == destination
-    assert destination.read_bytes() == model_bytes
-    assert calls == [(YUNET_URL, 5)]
-    [(src, dst)] = replaced
-    assert dst == destination and src.parent == destination.parent and src != destination
-    assert tmp_files(destination.parent) == []
-
-
-@pytest.mark.shared
-def test_download_yunet_model_defaults_to_the_cache(monkeypatch, model_bytes):
-    monkeypatch.setattr(model_file.urllib.request, "urlopen", fake_urlopen(model_bytes, []))
-    path = real_download_yunet_model()
-    assert path == model_file.cache_dir() / YUNET_FILENAME
-    assert path.read_bytes() == model_bytes
-
-
-def test_download_yunet_model_wrong_checksum_saves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(model_file.urllib.request, "urlopen", fake_urlopen(b"evil bytes", []))
-    destination = tmp_path / YUNET_FILENAME
-    with pytest.raises(DetectorUnavailableError, match="sha256.*not saved"):
-        real_download_yunet_model(destination)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_download_yunet_model_offline(tmp_path, monkeypatch):
-    error = urllib.error.URLError("no route to host")
-    monkeypatch.setattr(model_file.urllib.request, "urlopen", fake_urlopen(error, []))
-    with pytest.raises(DetectorUnavailableError) as info:
-        real_download_yunet_model(tmp_path / YUNET_FILENAME)
-    message = str(info.value)
-    assert YUNET_URL in message and "MASKDET_YUNET_MODEL" in message
-    assert "no route to host" in message
-    assert "\n" not in message
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.shared
-def test_find_yunet_model_downloads_into_cache(monkeypatch, no_model_env, model_bytes):
-    monkeypatch.setattr(model_file, "download_yunet_model", real_download_yunet_model)
-    calls = []
-    monkeypatch.setattr(model_file.urllib.request, "urlopen", fake_urlopen(model_bytes, calls))
-    path = find_yunet_model()
-    assert path == model_file.cache_dir() / YUNET_FILENAME
-    assert path.read_bytes() == model_bytes and len(calls) == 1
-    assert find_yunet_model() == path and len(calls) == 1  # the second call uses the cache
+def test_a_damaged_installation_says_so(tmp_path, monkeypatch):
+    damaged = tmp_path / "yunet.onnx"
+    damaged.write_bytes(b"half a model")
+    monkeypatch.delenv("MASKDET_YUNET_MODEL", raising=False)
+    monkeypatch.setattr(model_file, "PACKAGED_YUNET", damaged)
+    with pytest.raises(DetectorUnavailableError, match="damaged; reinstall maskdet"):
+        find_yunet_model()
+    monkeypatch.setattr(model_file, "PACKAGED_YUNET", tmp_path / "gone.onnx")
+    with pytest.raises(DetectorUnavailableError, match="missing; reinstall maskdet"):
+        find_yunet_model()

@@ -1,14 +1,14 @@
-"""The bundled default models (maskdet.pretrained): name resolution, the default and its
-TensorFlow fallback, and the defaults of MaskDetector, stream() and the CLI. The real bundles
-are not needed: copies of a small hog-svm bundle go into a temporary PRETRAINED_DIR."""
+"""The bundled default models (maskdet.pretrained): name resolution, the default, and the
+defaults of MaskDetector, stream() and the CLI. Mostly on copies of a small hog-svm bundle in a
+temporary PRETRAINED_DIR; the real cnn bundle where it matters that it runs without
+TensorFlow."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import logging
 import shutil
-import zipfile
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -23,17 +23,13 @@ from maskdet.errors import BundleError
 from maskdet.faces import FaceDetector
 from tests.helpers import synthetic_face
 
-FALLBACK = ('TensorFlow is not installed: using the hog-svm default model (pip install '
-            '"maskdet[cnn]" for the more accurate cnn model)')
-
 
 @pytest.fixture
 def models_dir(tmp_path, monkeypatch) -> Path:
-    """An empty PRETRAINED_DIR; the fallback warning not given yet in this process."""
+    """An empty PRETRAINED_DIR."""
     folder = tmp_path / "pretrained"
     folder.mkdir()
     monkeypatch.setattr(pretrained, "PRETRAINED_DIR", folder)
-    monkeypatch.setattr(pretrained, "_fallback_warned", False)
     return folder
 
 
@@ -45,22 +41,9 @@ def hog_only(models_dir, trained_model) -> Path:
 
 @pytest.fixture
 def both(hog_only, trained_model) -> Path:
-    """Both bundle files; cnn.maskdet is only a stand-in (a hog-svm bundle): tests that use it
-    never load it, or load it without TensorFlow, which fails before the backend matters."""
+    """Both bundle files; cnn.maskdet is only a stand-in (a hog-svm bundle)."""
     shutil.copy(trained_model, hog_only / "cnn.maskdet")
     return hog_only
-
-
-def tensorflow(monkeypatch, installed: bool) -> None:
-    """Make importlib.util.find_spec say whether TensorFlow is installed (others unchanged)."""
-    real = importlib.util.find_spec
-
-    def find_spec(name, *args, **kwargs):
-        if name == "tensorflow":
-            return real("json") if installed else None  # any spec will do
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
 
 
 class FixedFaces(FaceDetector):
@@ -96,32 +79,25 @@ def test_the_package_folder_is_the_default_location():
     assert {"load_model", "available_models"} <= set(maskdet.__all__)
 
 
-def test_default_is_cnn_with_tensorflow_and_its_bundle(hog_only, trained_model, monkeypatch,
-                                                       caplog):
-    tensorflow(monkeypatch, installed=True)
-    assert pretrained.default_model_name() == "hog-svm"  # no cnn bundle
+def test_the_default_is_the_cnn_whenever_its_bundle_is_there(hog_only, trained_model, caplog):
+    assert pretrained.default_model_name() == "hog-svm"  # an installation without the cnn
     shutil.copy(trained_model, hog_only / "cnn.maskdet")
     assert pretrained.default_model_name() == "cnn"
-    assert not caplog.records
+    assert maskdet.load_model().metrics_ == maskdet.read_model_info(trained_model).metrics
+    assert not caplog.records  # no warning, whatever is installed
 
 
-def test_default_falls_back_to_hog_svm_with_one_warning(both, trained_model, monkeypatch,
-                                                         caplog):
-    tensorflow(monkeypatch, installed=False)
-    with caplog.at_level(logging.WARNING, logger="maskdet"):
-        assert pretrained.default_model_name() == "hog-svm"
-        assert pretrained.default_model_name() == "hog-svm"
-        clf = maskdet.load_model()
-    assert [r.getMessage() for r in caplog.records] == [FALLBACK]  # once per process
-    assert clf.backend_name == "hog-svm"
-    assert clf.metrics_ == maskdet.read_model_info(trained_model).metrics  # from the bundle
-
-
-def test_no_fallback_warning_without_a_cnn_bundle(hog_only, monkeypatch, caplog):
-    tensorflow(monkeypatch, installed=False)
-    with caplog.at_level(logging.WARNING, logger="maskdet"):
-        assert pretrained.default_model_name() == "hog-svm"
-    assert not caplog.records
+def test_the_real_default_is_the_cnn_and_runs_without_tensorflow():
+    """The shipped cnn bundle: the default, loaded and run on a sample photo in a process
+    where TensorFlow cannot be imported at all."""
+    code = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None\n"
+            "import maskdet\n"
+            "md = maskdet.MaskDetector()\n"
+            "faces = md.detect(maskdet.read_image(maskdet.samples.path('street')))\n"
+            "print(md.classifier.backend_name, len(faces), sorted(set(faces.labels)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[:2] == ["cnn", "5"] and "'without_mask']" in out
 
 
 def test_load_model_resolves_names_paths_and_classifiers(hog_only, trained_model, tmp_path,
@@ -129,7 +105,7 @@ def test_load_model_resolves_names_paths_and_classifiers(hog_only, trained_model
     face = synthetic_face("with_mask", np.random.default_rng(4))
     expected = maskdet.load_classifier(trained_model).predict_proba([face])
     by_name = maskdet.load_model("hog-svm")
-    by_default = maskdet.load_model()  # no cnn bundle: hog-svm, whatever TensorFlow does
+    by_default = maskdet.load_model()  # no cnn bundle here: hog-svm
     by_path = maskdet.load_model(trained_model)
     by_str_path = maskdet.load_model(str(trained_model))
     for clf in (by_name, by_default, by_path, by_str_path):
@@ -154,42 +130,6 @@ def test_missing_default_bundle_is_one_line(models_dir):
     message = str(info.value)
     assert "bundled hog-svm model is not installed" in message and "--model" in message
     assert "\n" not in message
-
-
-def test_bundled_cnn_without_tensorflow_is_one_line(both, monkeypatch):
-    tensorflow(monkeypatch, installed=False)
-    with pytest.raises(BundleError) as info:
-        maskdet.load_model("cnn")
-    message = str(info.value)
-    assert "needs TensorFlow" in message and 'pip install "maskdet[cnn]"' in message
-    assert "--model hog-svm" in message and "\n" not in message
-
-
-def test_a_cnn_bundle_path_without_tensorflow_is_one_line(trained_model, tmp_path, monkeypatch):
-    """A cnn bundle given by path, where the cnn backend cannot be imported."""
-    from maskdet.classifiers import registry
-
-    cnn = tmp_path / "mine.maskdet"
-    with zipfile.ZipFile(trained_model) as src, zipfile.ZipFile(cnn, "w") as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename == "manifest.json":
-                manifest = json.loads(data)
-                manifest["backend"] = "cnn"
-                data = json.dumps(manifest).encode()
-            dst.writestr(item, data)
-    monkeypatch.setattr(registry, "_BACKENDS", {**registry._BACKENDS,
-                                                "cnn": "no_such_tensorflow_xyz:CnnClassifier"})
-    tensorflow(monkeypatch, installed=False)
-    with pytest.raises(BundleError) as info:
-        maskdet.load_model(cnn)
-    message = str(info.value)
-    assert message.startswith(f"{cnn}: a cnn model needs TensorFlow")
-    assert 'pip install "maskdet[cnn]"' in message and "--model hog-svm" in message
-    # With TensorFlow installed, the registry's own error stands.
-    tensorflow(monkeypatch, installed=True)
-    with pytest.raises(BundleError, match="no_such_tensorflow_xyz"):
-        maskdet.load_model(cnn)
 
 
 def test_mask_detector_without_a_classifier_uses_the_default(hog_only, trained_model):
@@ -237,23 +177,10 @@ def test_cli_uses_the_default_and_names(hog_only, tmp_path, capsys):
     assert code == 1 and "bundled cnn model is not installed" in err
 
 
-def test_cli_backends_lists_the_bundled_models(models_dir, trained_model, monkeypatch, capsys):
-    tensorflow(monkeypatch, installed=True)
+def test_cli_backends_lists_the_bundled_models(models_dir, trained_model, capsys):
     assert "bundled models: none" in run(capsys, "backends")[1]
     shutil.copy(trained_model, models_dir / "hog-svm.maskdet")
     assert "bundled models: hog-svm (default)\n" in run(capsys, "backends")[1]
     shutil.copy(trained_model, models_dir / "cnn.maskdet")
-    assert "bundled models: cnn (default), hog-svm\n" in run(capsys, "backends")[1]
-    tensorflow(monkeypatch, installed=False)
     code, out, err = run(capsys, "backends")
-    assert "bundled models: cnn, hog-svm (default)\n" in out
-    assert f"maskdet: warning: {FALLBACK}" in err
-
-
-def test_cli_cnn_without_tensorflow_is_one_line(both, tmp_path, monkeypatch, capsys):
-    tensorflow(monkeypatch, installed=False)
-    code, out, err = run(capsys, "classify", tmp_path / "x.png", "--model", "cnn")
-    assert code == 1 and out == ""
-    assert err.splitlines() == [
-        'maskdet: error: the bundled cnn model needs TensorFlow, which is not installed: pip '
-        'install "maskdet[cnn]", or use the hog-svm model (--model hog-svm)']
+    assert "bundled models: cnn (default), hog-svm\n" in out and err == ""
