@@ -371,3 +371,29 @@ def check_report(folder: Path, json_name: str) -> tuple[dict, _Links]:
     assert pngs == set(numbers["figures"])
     assert not list(folder.glob(".*.tmp"))  # atomic writes left nothing behind
     return numbers, page
+
+
+# -- old bundles -----------------------------------------------------------------------------
+def legacy_bundle(classifier, folder: Path, payload=None, metrics=None) -> Path:
+    """A fitted HOG+SVM ``classifier`` written as bundle format 1 wrote it: no ``settings``
+    (``metrics``, if given, replaces the metrics: the settings lived there), no manifest
+    checksum, and the weights as a joblib pickle (of ``payload`` instead, if given)."""
+    import hashlib
+    import zipfile
+
+    import joblib
+
+    weights = folder / "model.joblib"
+    joblib.dump(classifier.model_ if payload is None else payload, weights)
+    data = weights.read_bytes()
+    manifest = classifier.model_info().to_manifest()
+    del manifest["settings"]
+    if metrics is not None:
+        manifest["metrics"] = metrics
+    manifest.update(format="maskdet-bundle", format_version=1, files={
+        "weights/model.joblib": {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}})
+    path = folder / "old.maskdet"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        zf.writestr("weights/model.joblib", data)
+    return path

@@ -284,3 +284,38 @@ def test_box_iou_shape_and_empty():
     assert iou.shape == (2, 3)
     np.testing.assert_allclose(iou, [[1, 1 / 3, 0], [0, 0, 4 / 16]])
     assert box_iou(np.zeros((0, 4)), [[0, 0, 1, 1]]).shape == (0, 1)
+
+
+# -- supervision ---------------------------------------------------------------------------
+def test_to_and_from_supervision_keep_everything():
+    sv = pytest.importorskip("supervision")
+    faces = Detections(boxes=[[10, 20, 30, 40], [100, 0, 20, 20]], face_scores=[0.9, 0.5],
+                       track_ids=[7, 8]).with_classification([[0.2, 0.8], [0.6, 0.4]],
+                                                              CLASSES)
+    got = faces.to_supervision()
+    assert isinstance(got, sv.Detections) and len(got) == 2
+    np.testing.assert_array_equal(got.xyxy, [[10, 20, 40, 60], [100, 0, 120, 20]])
+    np.testing.assert_allclose(got.confidence, [0.72, 0.3], rtol=1e-6)  # face x label
+    assert got.class_id.tolist() == [1, 0] and got.tracker_id.tolist() == [7, 8]
+    assert got.data["class_name"].tolist() == ["without_mask", "with_mask"]
+    back = Detections.from_supervision(got, CLASSES)
+    assert back.boxes.tolist() == faces.boxes.tolist()
+    assert back.labels.tolist() == faces.labels.tolist()
+    np.testing.assert_allclose(back.scores, faces.scores)
+    np.testing.assert_allclose(back.face_scores, faces.face_scores)
+    assert back.track_ids.tolist() == [7, 8] and back.classes == CLASSES
+
+
+def test_supervision_annotators_work_on_maskdet_faces():
+    """Blur the faces with supervision's own annotator: the box regions change, the rest not."""
+    sv = pytest.importorskip("supervision")
+    image = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    faces = Detections(boxes=[[20, 30, 40, 40]], face_scores=[0.9])
+    blurred = sv.BlurAnnotator(kernel_size=15).annotate(image.copy(), faces.to_supervision())
+    assert not np.array_equal(blurred[30:70, 20:60], image[30:70, 20:60])
+    np.testing.assert_array_equal(blurred[:, 80:], image[:, 80:])
+    dets = sv.Detections(xyxy=np.array([[0.0, 0.0, 10.0, 10.0]]), class_id=np.array([0]),
+                         confidence=np.array([0.5]))
+    plain = Detections.from_supervision(dets, CLASSES)  # any supervision detections
+    assert plain.labels.tolist() == ["with_mask"] and plain.boxes.tolist() == [[0, 0, 10, 10]]
+    assert plain.face_scores.tolist() == [0.5] and plain.scores.tolist() == [1.0]

@@ -13,6 +13,7 @@ import pytest
 import maskdet
 from maskdet.classifiers import bundle as bundle_mod
 from maskdet.errors import BundleError
+from tests.helpers import legacy_bundle
 
 
 @pytest.fixture(scope="module")
@@ -203,28 +204,6 @@ def test_a_planted_payload_is_refused_and_runs_nothing(fitted, tmp_path):
     assert not marker.exists()
 
 
-def legacy_hog_bundle(fitted, tmp_path, payload=None) -> Path:
-    """The model written as format 1 wrote it: a joblib pickle (``payload``, if given, instead
-    of the model) and no manifest checksum."""
-    import hashlib
-
-    import joblib
-
-    folder = tmp_path / "legacy"
-    folder.mkdir()
-    joblib.dump(fitted.model_ if payload is None else payload, folder / "model.joblib")
-    data = (folder / "model.joblib").read_bytes()
-    manifest = fitted.model_info().to_manifest()
-    del manifest["settings"]
-    manifest.update(format="maskdet-bundle", format_version=1, files={
-        "weights/model.joblib": {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}})
-    path = tmp_path / "old.maskdet"
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("manifest.json", json.dumps(manifest))
-        zf.writestr("weights/model.joblib", data)
-    return path
-
-
 class Unpickled:
     """Writes a marker file when it is unpickled."""
 
@@ -237,7 +216,7 @@ class Unpickled:
 
 def test_old_pickled_bundles_are_refused_with_how_to_convert(fitted, tmp_path):
     marker = tmp_path / "ran.txt"
-    old = legacy_hog_bundle(fitted, tmp_path, payload=Unpickled(marker))
+    old = legacy_bundle(fitted, tmp_path, payload=Unpickled(marker))
     with pytest.raises(BundleError) as info:
         maskdet.load_classifier(old)
     message = str(info.value)
@@ -251,7 +230,7 @@ def test_old_pickled_bundles_are_refused_with_how_to_convert(fitted, tmp_path):
 
 
 def test_upgrade_converts_a_trusted_old_bundle(fitted, tmp_path, synthetic_faces):
-    old = legacy_hog_bundle(fitted, tmp_path)
+    old = legacy_bundle(fitted, tmp_path)
     new = maskdet.upgrade_bundle(old, tmp_path / "new.maskdet", trust_pickle=True)
     assert maskdet.read_manifest(new)["format_version"] == 3
     faces = synthetic_faces[0][:8]

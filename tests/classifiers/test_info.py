@@ -4,7 +4,6 @@ manifest (both bundle formats), and saving that leaves the classifier as it was.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import replace
 
 import pytest
@@ -13,6 +12,7 @@ import maskdet
 from maskdet.classifiers import ModelInfo, ModelSettings, read_model_info
 from maskdet.data import SourceSplit
 from maskdet.errors import BundleError
+from tests.helpers import legacy_bundle
 
 SOURCE = SourceSplit(name="mask-scenes", layout="voc", files=428, test_size=0.3, seed=0,
                      test_files=128)
@@ -60,32 +60,12 @@ def test_fit_starts_without_settings(fitted, synthetic_faces):
     assert fitted.settings_ == ModelSettings()
 
 
-def legacy_manifest_bundle(fitted, tmp_path):
-    """The bundle as format 1 wrote it: the settings among the metrics (``operating_point``,
-    ``training.framing``, ``training.sources``), HOG+SVM weights as a joblib pickle."""
-    import hashlib
-
-    import joblib
-
-    joblib.dump(fitted.model_, tmp_path / "model.joblib")
-    data = (tmp_path / "model.joblib").read_bytes()
-    manifest = fitted.model_info().to_manifest()
-    del manifest["settings"]
-    manifest["format"], manifest["format_version"] = "maskdet-bundle", 1
-    manifest["files"] = {"weights/model.joblib": {"sha256": hashlib.sha256(data).hexdigest(),
-                                                  "bytes": len(data)}}
-    manifest["metrics"]["operating_point"] = {"min_confidence": {"without_mask": 0.3},
-                                              "note": "old", "validation": {"tp": 9}}
-    manifest["metrics"]["training"] = {"framing": "haar", "sources": [SOURCE.to_dict()]}
-    old = tmp_path / "old.maskdet"
-    with zipfile.ZipFile(old, "w") as zf:
-        zf.writestr("manifest.json", json.dumps(manifest))
-        zf.writestr("weights/model.joblib", data)
-    return old
-
-
 def test_format_1_settings_are_read_and_kept_by_upgrade(fitted, tmp_path):
-    old = legacy_manifest_bundle(fitted, tmp_path)
+    metrics = {**fitted.metrics_,
+               "operating_point": {"min_confidence": {"without_mask": 0.3}, "note": "old",
+                                   "validation": {"tp": 9}},
+               "training": {"framing": "haar", "sources": [SOURCE.to_dict()]}}
+    old = legacy_bundle(fitted, tmp_path, metrics=metrics)
     info = read_model_info(old)
     assert info.settings == ModelSettings(min_confidence={"without_mask": 0.3},
                                           operating_point_note="old", framing="haar",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -98,3 +99,22 @@ def test_a_save_dir_that_cannot_be_a_folder_is_one_line(model, tmp_path, capsys,
     assert code == 1 and out == "" and loaded == []  # checked before the model loads
     assert err.startswith(f"maskdet: error: --save-dir {save_dir}: ")
     assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_detect_the_samples_with_the_default_model(tmp_path, capsys):
+    out_dir = tmp_path / "annotated"
+    code, out, err = run_cli(capsys, "detect", "--sample", "--save-dir", out_dir, "--json")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [Path(r["path"]).name for r in rows] == ["escalator.png", "street.png", "crowd.png"]
+    assert all(r["faces"] for r in rows)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["crowd.png", "escalator.png",
+                                                         "street.png"]
+    assert f"annotated copies of 3 photos in {out_dir}" in err
+
+
+def test_detect_without_photos_is_a_usage_error(capsys):
+    code, out, err = run_cli(capsys, "detect")
+    assert code == 2 and out == ""
+    assert err.splitlines() == ["maskdet detect: error: give the photos to look at (PATH...), "
+                                "or --sample"]

@@ -230,7 +230,7 @@ def test_remeasure_rewrites_the_metrics_not_the_weights(built, data_dir, tmp_pat
 
 
 def test_build_cnn(data_dir, tmp_path):
-    pytest.importorskip("tensorflow", reason="the cnn model needs TensorFlow (maskdet[cnn])")
+    pytest.importorskip("tensorflow", reason="training a cnn needs TensorFlow (maskdet[train])")
     report = recipe.build(data_dir, tmp_path, ["cnn"], detector=FixedDetector(),
                           params={"cnn": TINY_CNN})
     clf = maskdet.load_classifier(tmp_path / "cnn.maskdet")
