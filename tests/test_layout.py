@@ -247,3 +247,20 @@ def test_import_maskdet_is_light():
             "print(*[m in sys.modules for m in ('tensorflow', 'keras', 'matplotlib')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "False"]
+
+
+def test_the_default_mask_detector_needs_no_tensorflow():
+    code = "import maskdet, sys; maskdet.MaskDetector(); assert 'tensorflow' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_without_onnxruntime_the_cnn_says_what_to_install():
+    code = ("import sys; sys.modules['onnxruntime'] = None\n"
+            "import numpy as np, maskdet\n"
+            "clf = maskdet.load_model('cnn')\n"
+            "try:\n"
+            "    clf.predict_proba([np.zeros((64, 64, 3), np.uint8)])\n"
+            "except maskdet.BackendError as exc:\n"
+            "    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "the cnn backend needs ONNX Runtime: pip install onnxruntime"
