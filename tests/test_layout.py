@@ -38,10 +38,12 @@ PACKAGE_LAYERS: dict[str, list[set[str]]] = {
     "classifiers": [{"preprocessing", "augmentation"}, {"info"}, {"bundle"}, {"base"},
                     {"registry"}, {"hog_svm", "cnn"}],
     "evaluation": [{"classification", "scenes", "tracking"}, {"model"}],
-    "video": [{"io", "tracking"}, {"compliance", "clips"}, {"alerts"}, {"streaming"}],
+    "video": [{"io", "motion", "appearance"}, {"tracking"}, {"kalman_tracker", "external_trackers"},
+              {"trackers"}, {"compliance", "clips"}, {"alerts"}, {"streaming"},
+              {"tracking_evaluation"}],
     "reports": [{"html", "analysis"}, {"dataset", "model"}],
-    "cli": [{"options"}, {"train", "classify", "detect", "evaluate", "analyze", "info",
-                          "video"}],
+    "cli": [{"options"}, {"train", "classify", "detect", "evaluate", "evaluate_tracking",
+                          "analyze", "info", "video"}],
 }
 
 

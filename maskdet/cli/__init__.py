@@ -1,7 +1,8 @@
 """The ``maskdet`` command: it parses the command line and calls the library, nothing more.
 
 One module per command, its options beside the code that uses them: ``train``, ``classify``,
-``detect``, ``evaluate``, ``analyze``, ``info`` (also ``backends``) and ``video``; ``options``
+``detect``, ``evaluate``, ``evaluate_tracking`` (``evaluate-tracking``), ``analyze``, ``info``
+(also ``backends``) and ``video``; ``options``
 holds what they share. User errors (missing files, bad images, wrong model files) print one
 line on stderr and exit with status 1, without a traceback; usage errors exit with 2;
 ``--json`` output on stdout holds nothing but JSON.
@@ -16,11 +17,11 @@ from collections.abc import Sequence
 
 from ..errors import MaskdetError
 from ..versions import MASKDET_VERSION
-from . import analyze, classify, detect, evaluate, info, train, video
+from . import analyze, classify, detect, evaluate, evaluate_tracking, info, train, video
 from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 
 #: The command modules, in the order ``maskdet --help`` lists them.
-COMMANDS = (train, classify, detect, evaluate, analyze, info, video)
+COMMANDS = (train, classify, detect, evaluate, evaluate_tracking, analyze, info, video)
 
 
 def build_parser() -> argparse.ArgumentParser:
