@@ -91,7 +91,7 @@ class ByteTrackTracker(_ExternalTracker):
     name = "bytetrack"
 
     def __init__(self, lost_seconds: float = 1.0, high_score: float = 0.75,
-                 activation_score: float = 0.75, low_score: float | None = 0.5,
+                 activation_score: float = 0.75, low_score: float | None = 0.6,
                  frame_rate: float = 25.0, vote_window: int = 7,
                  violation_labels: Sequence[str] = VIOLATION_LABELS,
                  min_confidence: Mapping[str, float] | None = None, **params) -> None:

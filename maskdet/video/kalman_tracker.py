@@ -81,7 +81,7 @@ class KalmanTracker(FaceTracker):
     def __init__(
         self,
         high_score: float = 0.75,
-        low_score: float | None = 0.5,
+        low_score: float | None = 0.6,
         iou_threshold: float = 0.2,
         low_iou_threshold: float = 0.4,
         confirm_hits: int = 2,

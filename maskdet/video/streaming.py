@@ -237,7 +237,7 @@ class MaskStream:
         tracker: FaceTracker | str | None = None,
         violation_labels: Sequence[str] = VIOLATION_LABELS,
         window: float = 10.0,
-        min_hits: int = 2,
+        min_hits: int = 5,
         alert_after: float | None = None,
         on_violation: Callable[[Alert], Any] | None = None,
         snapshot_dir: str | os.PathLike | None = None,
@@ -444,7 +444,9 @@ def stream(
             :class:`~maskdet.video.tracking.FaceTracker`.
         violation_labels: labels that count as not complying.
         window: seconds of the rolling compliance rate (10).
-        min_hits: detections a track needs to count as a distinct face in the summary (2).
+        min_hits: detections a track needs to count as a distinct person in the summary (5:
+            fewer counted false detections and broken tracks as people on generated clips;
+            see BENCHMARKS.md, tracking).
         alert_after: seconds a face must be unmasked before an alert (3 when only
             ``on_violation`` is given).
         on_violation: called once per track with an :class:`~maskdet.video.alerts.Alert`.

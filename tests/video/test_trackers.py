@@ -100,7 +100,7 @@ def test_the_stream_uses_the_tracker_by_name_and_asks_for_doubtful_faces(monkeyp
                               capture_factory=lambda target: FakeCapture(frames, fps=25.0))
     src.kind = "url"
     results = list(maskdet.stream(src, model=trained_model, face_detector="yunet"))
-    assert asked == {"upscale_to": 0, "score_threshold": 0.5}  # the kalman tracker's floor
+    assert asked == {"upscale_to": 0, "score_threshold": 0.6}  # the kalman tracker's floor
     assert {int(i) for r in results for i in r.detections.track_ids} == {1}
     asked.clear()
     src = maskdet.VideoSource("fake.mp4", live=False,
