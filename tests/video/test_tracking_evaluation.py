@@ -100,8 +100,8 @@ def test_cli_usage_and_input_errors(capsys, tmp_path):
 @pytest.mark.slow
 def test_regression_floor_on_a_held_out_clip(capsys, scenes_dir, yunet_model, tmp_path):
     """One 60-frame clip of a held-out street photo, YuNet and the bundled default model:
-    the default tracker keeps its identities at least as well as measured when it was chosen
-    (IDF1 0.92, no switch; see BENCHMARKS.md, tracking), with a margin."""
+    the default tracker keeps its identities about as well as measured when it was chosen
+    (IDF1 0.863 and no switch for 5 faces; iou 0.838), with a margin."""
     code, out, err = run_cli(capsys, "evaluate-tracking", scenes_dir, "--held-out",
                              "--clips", 1, "--frames", 60, "--min-faces", 3, "--seed", 2,
                              "--tracker", "kalman", "--tracker", "iou", "--json",
@@ -111,5 +111,5 @@ def test_regression_floor_on_a_held_out_clip(capsys, scenes_dir, yunet_model, tm
     assert report["clips"] == 1 and report["frames"] == 60
     kalman, iou = report["trackers"]["kalman"], report["trackers"]["iou"]
     assert kalman["gt_tracks"] >= 3
-    assert kalman["idf1"] >= 0.8 and kalman["switches_per_track"] <= 0.34
+    assert kalman["idf1"] >= 0.8 and kalman["switches_per_track"] <= 0.2
     assert kalman["idf1"] >= iou["idf1"] - 0.02
