@@ -1,8 +1,9 @@
 """The ``maskdet`` command: it parses the command line and calls the library, nothing more.
 
 One module per command, its options beside the code that uses them: ``train``, ``classify``,
-``detect``, ``evaluate``, ``analyze``, ``video`` and ``models`` (``info``, ``backends``,
-``upgrade``, ``export``); ``options`` holds what they share. User errors (missing files, bad
+``detect``, ``evaluate``, ``evaluate_tracking`` (``evaluate-tracking``), ``analyze``, ``video``
+and ``models`` (``info``, ``backends``, ``upgrade``, ``export``); ``options`` holds what they
+share. User errors (missing files, bad
 images, wrong model files) print one line on stderr and exit with status 1, without a
 traceback; usage errors exit with 2; ``--json`` output on stdout holds nothing but JSON.
 """
@@ -16,11 +17,11 @@ from collections.abc import Sequence
 
 from ..errors import MaskdetError
 from ..versions import MASKDET_VERSION
-from . import analyze, classify, detect, evaluate, models, train, video
+from . import analyze, classify, detect, evaluate, evaluate_tracking, models, train, video
 from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 
 #: The command modules, in the order ``maskdet --help`` lists them.
-COMMANDS = (train, classify, detect, evaluate, analyze, video, models)
+COMMANDS = (train, classify, detect, evaluate, evaluate_tracking, analyze, video, models)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,10 +14,12 @@ from tqdm.auto import tqdm
 from ..errors import MaskdetError
 from ..pretrained import load_model
 from ..video import (
+    DEFAULT_TRACKER,
     AlertCommand,
     Display,
     MaskStream,
     VideoWriter,
+    available_trackers,
     display_problem,
     stop_on_signals,
     stream,
@@ -56,6 +58,10 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--detect-scale", type=float, default=1.0, metavar="S",
                    help="detect faces on the frame resized by S (e.g. 0.5: faster, misses "
                         "small faces; default 1)")
+    p.add_argument("--tracker", default=DEFAULT_TRACKER, choices=available_trackers(),
+                   metavar="NAME",
+                   help=f"how faces are followed: {', '.join(available_trackers())} (default "
+                        f"{DEFAULT_TRACKER}; bytetrack and norfair need maskdet[tracking])")
     add_face_filter_options(p, what="leave out tracked faces")
     p.add_argument("--csv", metavar="FILE", help="log per-frame counts and compliance to FILE")
     p.add_argument("--on-violation", metavar="CMD",
@@ -90,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             alert_after = DEFAULT_ALERT_AFTER
         frames = stream(
             args.source, model=clf, face_detector=args.face_detector, every=args.every,
-            detect_scale=args.detect_scale, min_face=args.min_face,
+            detect_scale=args.detect_scale, tracker=args.tracker, min_face=args.min_face,
             min_face_score=args.min_face_score, min_confidence=args.min_confidence,
             annotate=bool(args.output or display), alert_after=alert_after,
             on_violation=alert_command, snapshot_dir=snapshot_dir, csv_log=args.csv,

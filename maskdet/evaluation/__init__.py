@@ -4,7 +4,9 @@
 * :mod:`~maskdet.evaluation.scenes` -- face detection + classification on labelled photos,
   matched box by box (precision, recall, AP per class and face size);
 * :mod:`~maskdet.evaluation.model` -- :func:`evaluate_model`, both protocols on a dataset
-  folder, as ``maskdet evaluate`` runs them.
+  folder, as ``maskdet evaluate`` runs them;
+* :mod:`~maskdet.evaluation.tracking` -- tracked faces against ground-truth tracks
+  (MOTChallenge tables, IDF1 and ID switches by py-motmetrics, distinct counts per label).
 """
 
 from .classification import (
@@ -30,8 +32,15 @@ from .scenes import (
     size_bucket,
     size_bucket_names,
 )
+from .tracking import ClipTracks, MotRow, TrackingMetrics, evaluate_tracks, read_mot, write_mot
 
 __all__ = [
+    "ClipTracks",
+    "MotRow",
+    "TrackingMetrics",
+    "evaluate_tracks",
+    "read_mot",
+    "write_mot",
     "DEFAULT_SIZE_BUCKETS",
     "OPERATING_PRECISIONS",
     "ModelEvaluation",

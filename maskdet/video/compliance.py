@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import os
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -46,14 +46,18 @@ class ComplianceStats:
         violation_labels: labels that count as not complying.
         window: length of the rolling window in seconds.
         min_hits: tracks detected fewer times are not counted as distinct people.
+        on_count: called with each track counted as a distinct person and its label (to
+            check the counts against ground truth, for instance).
     """
 
     def __init__(self, classes: Sequence[str] = (), violation_labels: Sequence[str] =
-                 VIOLATION_LABELS, window: float = 10.0, min_hits: int = 2) -> None:
+                 VIOLATION_LABELS, window: float = 10.0, min_hits: int = 2,
+                 on_count: Callable[[Track, str], object] | None = None) -> None:
         self.classes = tuple(classes)
         self.violation_labels = tuple(violation_labels)
         self.window = window
         self.min_hits = min_hits
+        self.on_count = on_count
         self._recent: deque[tuple[float, int, int]] = deque()
         self._recent_sums = [0, 0]
         self.totals = [0, 0]
@@ -89,6 +93,8 @@ class ComplianceStats:
             label = t.lifetime_label
             if label is not None and t.hits >= self.min_hits:
                 self.distinct[label] += 1
+                if self.on_count is not None:
+                    self.on_count(t, label)
 
     @property
     def overall_rate(self) -> float | None:

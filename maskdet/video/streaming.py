@@ -2,8 +2,8 @@
 
 :func:`stream` ties the parts together: a :class:`~maskdet.video.io.VideoSource` gives frames
 (live sources: only the newest), a face detector runs every ``every`` frames on a frame
-scaled by ``detect_scale``, a :class:`~maskdet.video.tracking.FaceTracker` gives faces stable ids
-(and moves them between detections), the faces of a frame that are due for classification go
+scaled by ``detect_scale``, a tracker (:mod:`maskdet.video.trackers`, by name) gives faces stable
+ids (and moves them between detections), the faces of a frame that are due for classification go
 to the classifier in one batch call, and each face's label is a vote over its recent
 classifications. Each frame yields a :class:`FrameResult` with the tracked faces, per-frame
 counts, a rolling compliance rate and the processing rate; violation alerts and a CSV log are
@@ -39,6 +39,7 @@ from ..pipeline import MaskDetector
 from .alerts import Alert, ViolationMonitor
 from .compliance import ComplianceLog, ComplianceStats, FrameCompliance
 from .io import VideoSource
+from .trackers import DEFAULT_TRACKER, create_tracker
 from .tracking import VIOLATION_LABELS, FaceTracker
 
 logger = logging.getLogger(__name__)
@@ -118,7 +119,9 @@ class StreamSummary:
     reconnect_attempts: int = 0
     seconds: float = 0.0
     tracks: dict[str, int] = field(default_factory=dict)
-    """Distinct tracked faces per label, plus ``compliant`` and ``violating``."""
+    """Distinct people per label -- tracks confirmed by at least ``min_hits`` detections,
+    each counted once under the label it showed most -- plus ``compliant`` and
+    ``violating``."""
     compliance_rate: float | None = None
     """Compliant share of all face sightings."""
     alerts: int = 0
@@ -144,7 +147,7 @@ class StreamSummary:
                f"unreadable {self.unreadable}, reconnects {self.reconnects}"]
         people = ", ".join(f"{k} {v}" for k, v in self.tracks.items()
                            if k not in ("compliant", "violating"))
-        out.append(f"distinct faces (tracks): {people or 'none'}")
+        out.append(f"distinct people (confirmed tracks): {people or 'none'}")
         if self.compliance_rate is not None:
             out.append(f"compliance: {self.compliance_rate:.1%} of face sightings")
         if self.alerts:
@@ -231,10 +234,10 @@ class MaskStream:
         min_face: int = 0,
         min_face_score: float = 0.0,
         min_confidence: float | Mapping[str, float] | None = None,
-        tracker: FaceTracker | None = None,
+        tracker: FaceTracker | str | None = None,
         violation_labels: Sequence[str] = VIOLATION_LABELS,
         window: float = 10.0,
-        min_hits: int = 2,
+        min_hits: int = 5,
         alert_after: float | None = None,
         on_violation: Callable[[Alert], Any] | None = None,
         snapshot_dir: str | os.PathLike | None = None,
@@ -253,13 +256,20 @@ class MaskStream:
             source, live=live, max_reconnects=max_reconnects)
         self.source.open()
         try:
+            self.tracker = create_tracker(tracker or DEFAULT_TRACKER,
+                                          violation_labels=violation_labels) \
+                if not isinstance(tracker, FaceTracker) else tracker
             if isinstance(model, MaskDetector):
                 self.mask_detector = model
             else:
                 if isinstance(face_detector, str) and ALIASES.get(face_detector,
                                                                   face_detector) == "yunet":
-                    # Video frames are scaled by detect_scale alone: no hidden YuNet upscaling.
-                    face_detector = create_face_detector(face_detector, upscale_to=0)
+                    # Video frames are scaled by detect_scale alone: no hidden YuNet upscaling;
+                    # a tracker that follows faces through doubtful detections gets them.
+                    floor = self.tracker.detection_floor
+                    face_detector = create_face_detector(
+                        face_detector, upscale_to=0,
+                        **({} if floor is None else {"score_threshold": floor}))
                 self.mask_detector = MaskDetector(
                     model, face_detector=face_detector, min_face=min_face,
                     min_face_score=min_face_score, min_confidence=min_confidence)
@@ -271,7 +281,6 @@ class MaskStream:
         self.every = int(every)
         self.detect_scale = float(detect_scale)
         self.classify_every = int(classify_every)
-        self.tracker = tracker or FaceTracker(violation_labels=violation_labels)
         if self.tracker.min_confidence is None:
             # A track's smoothed label counts from the confidence a photo's face does.
             self.tracker.min_confidence = dict(self.mask_detector.min_confidence)
@@ -320,7 +329,7 @@ class MaskStream:
         detected = self.summary.processed % self.every == 0
         if detected:
             tracks = self.tracker.update(
-                self.mask_detector.find_faces(frame, self.detect_scale), index, t)
+                self.mask_detector.find_faces(frame, self.detect_scale), index, t, image=frame)
             self.stats.finish_tracks(self.tracker.finished)
             interval = self.classify_every * self.every
             due = [tr for tr in tracks
@@ -431,10 +440,14 @@ def stream(
         min_confidence: leave out tracked faces whose smoothed label is less confident than
             this, one value or per label (see MaskDetector); None: the model's operating
             point. Uncertain faces are not shown, counted or alerted on.
-        tracker: a configured :class:`~maskdet.video.tracking.FaceTracker`.
+        tracker: a tracker's name (``kalman``, the default; ``iou``, ``bytetrack``, ``norfair``;
+            see :mod:`maskdet.video.trackers`) or a configured
+            :class:`~maskdet.video.tracking.FaceTracker`.
         violation_labels: labels that count as not complying.
         window: seconds of the rolling compliance rate (10).
-        min_hits: detections a track needs to count as a distinct face in the summary (2).
+        min_hits: detections a track needs to count as a distinct person in the summary (5:
+            fewer counted false detections and broken tracks as people on generated clips;
+            see BENCHMARKS.md, tracking).
         alert_after: seconds a face must be unmasked before an alert (3 when only
             ``on_violation`` is given).
         on_violation: called once per track with an :class:`~maskdet.video.alerts.Alert`.

@@ -46,7 +46,7 @@ def test_cli_output_file_csv_and_summary(static_video, trained_model, tmp_path, 
     rows = csv_path.read_text().splitlines()
     assert len(rows) == 21 and rows[1].startswith("0,0.000,2,1,1,1,1,0.5000,")
     assert "processed 20 frames" in out
-    assert "distinct faces (tracks): with_mask 1, without_mask 1" in out
+    assert "distinct people (confirmed tracks): with_mask 1, without_mask 1" in out
     assert f"wrote {out_path} (20 frames)" in out
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -121,3 +121,18 @@ def test_a_snapshot_dir_that_is_a_file_is_one_line(static_video, trained_model, 
     assert code == 1 and out == ""
     assert err.splitlines() == [
         f"maskdet: error: --snapshot-dir {taken}: exists and is not a folder"]
+
+
+@pytest.mark.parametrize("tracker", ["iou", "kalman"])
+def test_cli_tracker_by_name(static_video, trained_model, capsys, blob_detector, tracker):
+    code, out, err = run_cli(capsys, "video", static_video, "--model", trained_model,
+                             "--tracker", tracker, "--json")
+    assert code == 0, err
+    ids = {f["track"] for line in out.splitlines() for f in json.loads(line)["faces"]}
+    assert ids == {1, 2}  # two still faces, one id each, whichever tracker
+
+
+def test_cli_unknown_tracker_is_a_usage_error(static_video, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run_cli(capsys, "video", static_video, "--tracker", "sort")
+    assert exit_.value.code == 2 and "invalid choice: 'sort'" in capsys.readouterr().err

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from maskdet.video.alerts import ViolationMonitor
-from maskdet.video.tracking import FaceTracker
+from maskdet.video.tracking import IouTracker
 from tests.helpers import BARE, CLASSES, MASK, dets
 
 
 # -- alerts -------------------------------------------------------------------------------
 def test_alert_fires_once_per_track_after_the_delay(tmp_path):
-    tracker = FaceTracker(vote_window=1)
+    tracker = IouTracker(vote_window=1)
     fired = []
     monitor = ViolationMonitor(after=1.0, callback=fired.append, snapshot_dir=tmp_path)
     image = np.zeros((100, 200, 3), np.uint8)
@@ -34,7 +34,7 @@ def test_alert_fires_once_per_track_after_the_delay(tmp_path):
 
 
 def test_a_failing_alert_callback_does_not_stop_the_stream(caplog):
-    tracker = FaceTracker(vote_window=1)
+    tracker = IouTracker(vote_window=1)
 
     def broken(alert):
         raise RuntimeError("boom")

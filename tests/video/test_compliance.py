@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from maskdet.video.compliance import ComplianceLog, ComplianceStats
-from maskdet.video.tracking import FaceTracker
+from maskdet.video.tracking import IouTracker
 from tests.helpers import BARE, CLASSES, MASK, dets
 
 
@@ -31,7 +31,7 @@ def test_frame_counts_name_every_class():
 
 
 def test_distinct_tracks_counted_once_by_their_lifetime_label():
-    tracker = FaceTracker(vote_window=1)
+    tracker = IouTracker(vote_window=1)
     stats = ComplianceStats(CLASSES, min_hits=2)
     boxes = ([0, 0, 30, 30], [100, 0, 30, 30], [200, 0, 30, 30])
     for i in range(5):

@@ -14,7 +14,7 @@ import pytest
 
 import maskdet
 from maskdet.detections import Detections
-from maskdet.video import Alert, FrameResult, Track, VideoSource
+from maskdet.video import Alert, FrameResult, KalmanTracker, Track, VideoSource
 from tests.helpers import (
     CLIP_FACE,
     CLIP_H,
@@ -130,9 +130,10 @@ def test_frame_result_as_json(static_video, trained_model):
 def test_run_with_a_callback_and_stop_early(static_video, trained_model):
     seen = []
     frames = maskdet.stream(static_video, model=trained_model, face_detector=BlobDetector())
-    summary = frames.run(lambda r: seen.append(r.index) or r.index < 4)
-    assert seen == [0, 1, 2, 3, 4]
-    assert summary.processed == 5 and summary.stopped
+    summary = frames.run(lambda r: seen.append(r.index) or r.index < 8)
+    assert seen == list(range(9))
+    # 5 detection rounds (every 2nd frame): each face is confirmed, one person each.
+    assert summary.processed == 9 and summary.stopped
     assert summary.tracks == {"with_mask": 1, "without_mask": 1, "violating": 1, "compliant": 1}
     with pytest.raises(RuntimeError):
         iter(frames)
@@ -172,7 +173,12 @@ def test_alert_fires_once_per_violating_track(tmp_path, trained_model):
     assert set(np.concatenate([r.detections.track_ids for r in results])) == {1, 2, 3}
 
 
-def test_memory_stays_flat_over_a_long_run(trained_model):
+@pytest.mark.parametrize("tracker", [
+    "iou",
+    # The same face comes back after 0.1 s: remembered for 0.05 s only, it is a new track.
+    KalmanTracker(max_lost=0.05),
+], ids=["iou", "kalman"])
+def test_memory_stays_flat_over_a_long_run(trained_model, tracker):
     # Faces come and go (a new track every 20 frames, each alerting): the tracker, the
     # compliance window and the alerts must not grow with the number of frames.
     patch = clip_faces("without_mask")[0]
@@ -183,7 +189,7 @@ def test_memory_stays_flat_over_a_long_run(trained_model):
                       capture_factory=lambda target: FakeCapture(frames, fps=50.0))
     src.kind = "url"
     stream = maskdet.stream(src, model=trained_model, face_detector=BlobDetector(), every=3,
-                            classify_every=2, alert_after=0.1, window=2.0)
+                            classify_every=2, alert_after=0.1, window=2.0, tracker=tracker)
     def ours():
         gc.collect()
         return sum(isinstance(o, (Track, Alert, FrameResult, Detections))

@@ -7,7 +7,7 @@ import pytest
 
 from maskdet.detections import Detections
 from maskdet.detections import box_iou as iou_matrix
-from maskdet.video.tracking import FaceTracker, centroid_similarity, greedy_match
+from maskdet.video.tracking import FaceTracker, IouTracker, centroid_similarity, greedy_match
 from tests.helpers import BARE, CLASSES, MASK, dets
 
 
@@ -51,7 +51,7 @@ def test_greedy_match(similarity, threshold, expected):
 
 
 def test_ids_stable_on_a_static_scene():
-    tracker = FaceTracker()
+    tracker = IouTracker()
     boxes = ([10, 10, 40, 40], [100, 20, 50, 50], [200, 30, 30, 30])
     ids = [[t.track_id for t in tracker.update(dets(*boxes), frame=i, time=i / 10)]
            for i in range(20)]
@@ -60,7 +60,7 @@ def test_ids_stable_on_a_static_scene():
 
 
 def test_ids_follow_the_detection_order_not_the_track_order():
-    tracker = FaceTracker()
+    tracker = IouTracker()
     tracker.update(dets([10, 10, 40, 40], [100, 10, 40, 40]), 0, 0.0)
     found = tracker.update(dets([101, 11, 40, 40], [11, 9, 40, 40]), 1, 0.1)
     assert [t.track_id for t in found] == [2, 1]
@@ -73,7 +73,7 @@ def test_ids_follow_the_detection_order_not_the_track_order():
     ("centroid", 60, False),
 ])
 def test_moving_face(association, step, same_id):
-    tracker = FaceTracker(association=association)
+    tracker = IouTracker(association=association)
     ids = [tracker.update(dets([10 + i * step, 50, 40, 40]), i, i * 0.1)[0].track_id
            for i in range(4)]
     assert (ids == [1, 1, 1, 1]) == same_id
@@ -81,7 +81,7 @@ def test_moving_face(association, step, same_id):
 
 @pytest.mark.parametrize("gap, same_id", [(3, True), (4, False)])
 def test_track_survives_max_age_missed_rounds(gap, same_id):
-    tracker = FaceTracker(max_age=3)
+    tracker = IouTracker(max_age=3)
     box = [50, 50, 40, 40]
     first = tracker.update(dets(box), 0, 0.0)[0]
     for i in range(1, gap + 1):
@@ -92,7 +92,7 @@ def test_track_survives_max_age_missed_rounds(gap, same_id):
 
 
 def test_removed_tracks_are_reported_once_and_ids_never_reused():
-    tracker = FaceTracker(max_age=0)
+    tracker = IouTracker(max_age=0)
     tracker.update(dets([0, 0, 20, 20]), 0, 0.0)
     tracker.update(Detections.empty(), 1, 0.1)
     assert [t.track_id for t in tracker.finished] == [1]
@@ -102,7 +102,7 @@ def test_removed_tracks_are_reported_once_and_ids_never_reused():
 
 
 def test_predict_moves_tracks_at_their_speed():
-    tracker = FaceTracker()
+    tracker = IouTracker()
     tracker.update(dets([10, 20, 40, 40]), 0, 0.0)
     tracker.update(dets([16, 20, 40, 40]), 2, 0.2)   # 3 px per frame to the right
     (track,) = tracker.predict(5)
@@ -112,7 +112,7 @@ def test_predict_moves_tracks_at_their_speed():
 
 
 def test_predict_shows_only_tracks_found_at_the_last_detection():
-    tracker = FaceTracker(max_age=5)
+    tracker = IouTracker(max_age=5)
     tracker.update(dets([0, 0, 20, 20], [100, 100, 20, 20]), 0, 0.0)
     tracker.update(dets([0, 0, 20, 20]), 1, 0.1)
     assert [t.track_id for t in tracker.predict(2)] == [1]
@@ -126,7 +126,7 @@ def test_predict_shows_only_tracks_found_at_the_last_detection():
     ("BMBMBM", 4, "BMBMMM"),                   # ties go to the higher mean probability
 ])
 def test_label_vote(sequence, window, expected):
-    tracker = FaceTracker(vote_window=window)
+    tracker = IouTracker(vote_window=window)
     (track,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
     shown = ""
     for i, c in enumerate(sequence):
@@ -136,7 +136,7 @@ def test_label_vote(sequence, window, expected):
 
 
 def test_unmasked_since_follows_the_smoothed_label():
-    tracker = FaceTracker(vote_window=1)
+    tracker = IouTracker(vote_window=1)
     (track,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
     states = []
     for i, proba in enumerate([MASK, BARE, BARE, MASK, BARE]):
@@ -147,7 +147,7 @@ def test_unmasked_since_follows_the_smoothed_label():
 
 def test_a_label_below_min_confidence_is_uncertain_and_starts_no_clock():
     # Face score 0.9: a bare face at p 0.8 has confidence 0.72, at p 0.95 0.855.
-    tracker = FaceTracker(vote_window=1, min_confidence={"without_mask": 0.8})
+    tracker = IouTracker(vote_window=1, min_confidence={"without_mask": 0.8})
     (track,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
     sure = [0.05, 0.95]
     states = []
@@ -158,20 +158,20 @@ def test_a_label_below_min_confidence_is_uncertain_and_starts_no_clock():
                       ("without_mask", False, None), ("with_mask", True, None),
                       ("without_mask", True, 4.0)]
     # Never confident, never shown: no lifetime label to count it by.
-    tracker = FaceTracker(min_confidence={"without_mask": 0.8})
+    tracker = IouTracker(min_confidence={"without_mask": 0.8})
     (doubtful,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
     tracker.add_classification(doubtful, BARE, CLASSES, 0, 0.0)
     assert doubtful.label == "without_mask" and doubtful.lifetime_label is None
     # Without a floor (None: not set, {}: none) every label counts.
     for floor in (None, {}):
-        tracker = FaceTracker(min_confidence=floor)
+        tracker = IouTracker(min_confidence=floor)
         (track,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
         tracker.add_classification(track, BARE, CLASSES, 0, 0.0)
         assert track.confident and track.unmasked_since == 0.0
 
 
 def test_to_detections_carries_ids_and_smoothed_labels():
-    tracker = FaceTracker()
+    tracker = IouTracker()
     tracks = tracker.update(dets([0, 0, 30, 30], [50, 0, 30, 30]), 0, 0.0)
     tracker.add_classification(tracks[0], MASK, CLASSES, 0, 0.0)
     tracker.add_classification(tracks[1], BARE, CLASSES, 0, 0.0)
@@ -185,7 +185,7 @@ def test_to_detections_carries_ids_and_smoothed_labels():
 
 
 def test_lifetime_label_is_the_label_shown_most():
-    tracker = FaceTracker(vote_window=1)
+    tracker = IouTracker(vote_window=1)
     (track,) = tracker.update(dets([0, 0, 30, 30]), 0, 0.0)
     for i, proba in enumerate([BARE, MASK, MASK, MASK]):
         tracker.add_classification(track, proba, CLASSES, i, float(i))
@@ -196,8 +196,6 @@ def test_lifetime_label_is_the_label_shown_most():
 
 def test_no_tracks_give_empty_track_ids():
     """A frame without faces still has track ids: an empty array, like its boxes."""
-    from maskdet.video.tracking import FaceTracker
-
     empty = FaceTracker.to_detections([], ("with_mask", "without_mask"))
     assert len(empty) == 0 and empty.track_ids.tolist() == []
     assert empty.classes == ("with_mask", "without_mask")
