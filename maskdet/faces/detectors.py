@@ -49,6 +49,9 @@ class FaceDetector(ABC):
 #: their face at IoU 0.5.
 YUNET_BOX_ADJUSTMENT = (0.02, 0.13, 1.03, 0.88)
 
+#: YuNet finds faces of about 10 to 300 px (OpenCV Zoo's notes on the model).
+YUNET_LARGEST_FACE = 300
+
 
 def adjust_boxes(boxes: np.ndarray, adjustment: tuple[float, float, float, float]
                  ) -> np.ndarray:
@@ -77,6 +80,14 @@ class YuNetDetector(FaceDetector):
             ``max_upscale`` times) before detection: small faces are then found far more
             often (masked-face recall 0.63 -> 0.80 with 2x on real scenes). 0 disables.
         max_upscale: the largest enlargement factor.
+        large_face_sides: YuNet finds faces of about 10 to 300 px; a face larger than that (a
+            close-up, a selfie, a door camera) is scored low or missed. So it also looks at
+            smaller copies of a photo whose shorter side exceeds 300 px, copies whose shorter
+            side is each of these sizes (those at least 20 % smaller than the photo), and
+            merges what it finds at every scale (non-maximum suppression, the best score
+            kept). One copy of 160 px found a face in 97.5 % of the 594 mask-faces photos of
+            500 px or more (75.3 % at one scale), for 13 % more pixels to look at; 320 and
+            160 px, 97.8 %. An empty tuple looks at one scale only.
         box_adjustment: ``(dx, dy, sx, sy)`` applied to every box (see :func:`adjust_boxes`):
             by default :data:`YUNET_BOX_ADJUSTMENT`, which turns YuNet's boxes into boxes as
             people draw them (brow to chin); None keeps YuNet's own.
@@ -93,6 +104,7 @@ class YuNetDetector(FaceDetector):
         max_upscale: float = 2.0,
         top_k: int = 5000,
         box_adjustment: tuple[float, float, float, float] | None = YUNET_BOX_ADJUSTMENT,
+        large_face_sides: tuple[int, ...] = (160,),
     ) -> None:
         self.box_adjustment = None if box_adjustment is None else tuple(box_adjustment)
         self.model_path = find_yunet_model(model_path)
@@ -100,6 +112,7 @@ class YuNetDetector(FaceDetector):
         self.nms_threshold = nms_threshold
         self.upscale_to = upscale_to
         self.max_upscale = max_upscale
+        self.large_face_sides = tuple(int(side) for side in large_face_sides)
         try:
             self._net = cv2.FaceDetectorYN.create(
                 str(self.model_path), "", (320, 320), score_threshold, nms_threshold, top_k)
@@ -115,25 +128,48 @@ class YuNetDetector(FaceDetector):
             return 1.0
         return min(self.max_upscale, self.upscale_to / longest)
 
+    def scales_for(self, height: int, width: int) -> list[float]:
+        """Every factor an image of this size is resized by, one detection pass each: the
+        main one (:meth:`scale_for`), then the smaller copies for large faces."""
+        scales = [self.scale_for(height, width)]
+        shorter = min(height, width)
+        if shorter > YUNET_LARGEST_FACE:  # smaller photos cannot hold a face too large
+            scales += [side / shorter for side in self.large_face_sides
+                       if side <= 0.8 * shorter]
+        return scales
+
     def detect(self, image: np.ndarray) -> Detections:
         h, w = image.shape[:2]
-        scale = self.scale_for(h, w)
+        found = [self._detect_at(image, scale) for scale in self.scales_for(h, w)]
+        found = [f for f in found if f is not None]
+        if not found:
+            return Detections.empty()
+        faces = np.concatenate(found)
+        if len(found) > 1:  # one face seen at several scales: keep its best view
+            keep = cv2.dnn.NMSBoxes(faces[:, :4].tolist(), faces[:, 14].tolist(), 0.0,
+                                    self.nms_threshold)
+            faces = faces[np.asarray(keep, int).reshape(-1)]
+        boxes = faces[:, :4]
+        if self.box_adjustment is not None:
+            boxes = adjust_boxes(boxes, self.box_adjustment)
+        return Detections(boxes=boxes, face_scores=faces[:, 14],
+                          landmarks=faces[:, 4:14].reshape(-1, 5, 2)).clip(w, h)
+
+    def _detect_at(self, image: np.ndarray, scale: float) -> np.ndarray | None:
+        """YuNet's rows (n, 15) on ``image`` resized by ``scale``, in ``image``'s pixels."""
         if scale != 1.0:
-            image = cv2.resize(image, (round(w * scale), round(h * scale)),
-                               interpolation=cv2.INTER_LINEAR)
+            h, w = image.shape[:2]
+            interpolation = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
+            image = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                               interpolation=interpolation)
         size = (image.shape[1], image.shape[0])
         if size != self._input_size:
             self._net.setInputSize(size)
             self._input_size = size
         _, faces = self._net.detect(image)
         if faces is None or len(faces) == 0:
-            return Detections.empty()
-        faces = faces / np.array([scale] * 14 + [1.0], np.float32)
-        boxes = faces[:, :4]
-        if self.box_adjustment is not None:
-            boxes = adjust_boxes(boxes, self.box_adjustment)
-        return Detections(boxes=boxes, face_scores=faces[:, 14],
-                          landmarks=faces[:, 4:14].reshape(-1, 5, 2)).clip(w, h)
+            return None
+        return faces / np.array([scale] * 14 + [1.0], np.float32)
 
     def __repr__(self) -> str:
         return (f"YuNetDetector(score_threshold={self.score_threshold}, "

@@ -212,3 +212,33 @@ def test_cached_face_detector_keeps_a_bounded_number_of_answers():
     assert inner.calls == 3  # the two latest are remembered
     detector.detect(images[0])
     assert inner.calls == 4  # the oldest was forgotten
+
+
+@pytest.mark.parametrize("side", [700, 1100])
+def test_a_face_filling_a_large_photo_is_found(side):
+    """A close-up (a face of a sample photo enlarged to fill the frame): YuNet at one scale
+    misses it; with its smaller copy it finds the face, where it is."""
+    import cv2
+
+    import maskdet
+    from maskdet.faces import crop_face
+
+    photo = maskdet.read_image(maskdet.samples.path("escalator"))
+    faces = YuNetDetector().detect(photo)
+    box = faces.boxes[int(np.argmax(faces.area))]
+    close_up = cv2.resize(crop_face(photo, box, 0.6), (side, side), interpolation=cv2.INTER_CUBIC)
+    assert len(YuNetDetector(large_face_sides=()).detect(close_up)) == 0
+    found = YuNetDetector().detect(close_up)
+    assert len(found) == 1 and found.face_scores[0] >= 0.75
+    x, y, w, h = found.boxes[0]
+    # The face sits in the middle: crop_face's margin 0.6 puts its box at 1/2.2 of the side.
+    assert abs(x + w / 2 - side / 2) < 0.1 * side and 0.35 * side < w < 0.6 * side
+
+
+def test_the_smaller_copies_only_for_photos_that_can_hold_large_faces():
+    yunet = YuNetDetector()
+    assert yunet.scales_for(226, 400) == [2.0]  # a street photo: enlarged, nothing more
+    assert yunet.scales_for(480, 640) == [1.25, 160 / 480]  # (enlarged to 800 px)
+    assert YuNetDetector(large_face_sides=()).scales_for(1100, 1100) == [1.0]
+    assert YuNetDetector(large_face_sides=(320, 160)).scales_for(1100, 1100) == [
+        1.0, 320 / 1100, 160 / 1100]
