@@ -12,6 +12,15 @@ class ImageReadError(MaskdetError):
     """A file could not be read or decoded as an image."""
 
 
+class ImageTooLargeError(ImageReadError):
+    """An image has more pixels than the limit allows (its header says so), or its file is
+    larger than any image within the limit; nothing was decoded."""
+
+
+class OutputLocationError(MaskdetError):
+    """A place to write results (a folder, a file) cannot be used: checked before work starts."""
+
+
 class DatasetError(MaskdetError):
     """A dataset folder is missing, has the wrong layout, or has no usable images."""
 
