@@ -112,13 +112,20 @@ def run(args: argparse.Namespace) -> int:
             cleanup.callback(display.close)
         try:
             _process(args, frames, writer, display)
+        except Exception as exc:  # the summary must not say "done" after it
+            frames.summary.error = frames.summary.error or (
+                str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise
         finally:
             written = writer.close() if writer is not None else None
             lines = frames.summary.lines()
             if written is not None:
                 lines.append(f"wrote {written} ({writer.frames} frames)")
+            if args.json:  # stdout holds nothing but JSON: the summary is its last line
+                print_json({"summary": {**frames.summary.to_dict(),
+                                        "written": None if written is None else str(written)}})
             for line in lines:
-                if args.json:  # stdout holds nothing but JSON
+                if args.json:
                     logger.info("%s", line)
                 else:
                     print(line)

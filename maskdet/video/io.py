@@ -139,7 +139,9 @@ class VideoSource:
             ``cv2.VideoCapture``'s ``isOpened``, ``read``, ``get`` and ``release``.
 
     Attributes (updated while reading): ``frames_read``, ``dropped``, ``unreadable``,
-    ``reconnects`` (successful), ``reconnect_attempts``.
+    ``reconnects`` (successful), ``reconnect_attempts``; ``frame_count``, the frames a file
+    declares (None when unknown), and ``ended_early``, True once a file has ended before
+    its declared length (truncated, or damaged at the end).
 
     Raises:
         MaskdetError: from :meth:`open`, with one line naming the source, when it cannot be
@@ -179,6 +181,7 @@ class VideoSource:
         self.fps: float | None = None
         self.size: tuple[int, int] | None = None
         self.frame_count: int | None = None
+        self.ended_early = False
         self._cap: Any = None
         self._thread: threading.Thread | None = None
         self._cond = threading.Condition()
@@ -263,6 +266,7 @@ class VideoSource:
             if not ok:
                 failures += 1
                 if failures > self.max_unreadable:
+                    self._check_length(index)
                     break
                 continue
             frame = _as_frame(image)
@@ -279,6 +283,14 @@ class VideoSource:
             self.frames_read += 1
             yield SourceFrame(index, t, frame)
             index += 1
+
+    def _check_length(self, frames: int) -> None:
+        """The reads failed for good: the file ended. Short of its declared length, it was
+        cut off or damaged (a truncated MJPG .avi reads half and then fails)."""
+        if self.frame_count is not None and frames < self.frame_count:
+            self.ended_early = True
+            logger.warning("%s: the file ended after frame %d of the %d it declares "
+                           "(truncated or damaged)", self.name, frames, self.frame_count)
 
     def _live_frames(self, stop: threading.Event | None) -> Iterator[SourceFrame]:
         if self._thread is None:

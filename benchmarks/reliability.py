@@ -1,0 +1,395 @@
+"""Reliability figures for BENCHMARKS.md (issue 19): repeatable CNN training and its spread over
+seeds, peak memory on huge images, and a soak run of ``maskdet.stream``.
+
+Each part measures and keeps its numbers in ``benchmarks/results/reliability-PART.json``;
+``write`` renders them all as the "reliability" section of BENCHMARKS.md (kept when
+``python -m benchmarks`` regenerates the rest). Run from the repository root with the
+environment variables of ``.ci/run``::
+
+    python -m benchmarks.reliability training --seeds 0 1 2 3 4   # ~25 min on 2 cores
+    python -m benchmarks.reliability memory [--before /tmp/maskdet-before]
+    python -m benchmarks.reliability soak --frames 20000          # ~10 min
+    python -m benchmarks.reliability write
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _save(part: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"reliability-{part}.json"
+    data = {"machine": f"{os.cpu_count()} cores, {platform.machine()}, "
+                       f"Python {platform.python_version()}",
+            "measured": time.strftime("%Y-%m-%d"), **data}
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path}", file=sys.stderr)
+    return path
+
+
+def _load(part: str) -> dict[str, Any] | None:
+    path = RESULTS / f"reliability-{part}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+# -- training ------------------------------------------------------------------------------------
+_DIGEST = """
+import hashlib, sys
+import maskdet
+digest = hashlib.sha256()
+for array in maskdet.load_classifier(sys.argv[1]).model_.get_weights():
+    digest.update(array.tobytes())
+print(digest.hexdigest()[:16])
+"""
+
+
+def _weights_digest(bundle: str) -> str:
+    """A digest of the trained network's weight arrays (the bundle's files also hold the
+    time they were saved)."""
+    done = subprocess.run([sys.executable, "-c", _DIGEST, bundle], capture_output=True,
+                          text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _train_once(faces: str, seed: int, extra: list[str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        command = ["maskdet", "train", faces, "--backend", "cnn", "--test-size", "0.2",
+                   "--seed", str(seed), "--out", f"{tmp}/m.maskdet", "--json", "--quiet",
+                   *extra]
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - start
+        result = json.loads(done.stdout)
+        digest = _weights_digest(f"{tmp}/m.maskdet")
+    return {"seed": seed, "options": extra, "accuracy": result["test"]["accuracy"],
+            "balanced_accuracy": result["test"]["balanced_accuracy"],
+            "fit_seconds": result["training"]["fit_seconds"], "wall_seconds": round(wall, 1),
+            "weights_sha256": digest}
+
+
+def run_training(args: argparse.Namespace) -> None:
+    faces = args.faces or os.environ.get("MASKDET_TEST_FACES")
+    if not faces:
+        sys.exit("set MASKDET_TEST_FACES or pass --faces")
+    runs: list[dict[str, Any]] = []
+    plan = [(s, []) for s in args.seeds] + [(args.seeds[0], [])] * args.repeat
+    if args.nondeterministic:
+        plan += [(args.seeds[0], ["-p", "deterministic=false"])] * args.nondeterministic
+    for seed, extra in plan:
+        runs.append(_train_once(faces, seed, extra))
+        print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
+        _save("training", {"command": "maskdet train FACES --backend cnn --test-size 0.2 "
+                                      "--seed S", "runs": runs})
+
+
+def _training_markdown(data: dict[str, Any]) -> list[str]:
+    runs = data["runs"]
+    plain = [r for r in runs if not r["options"]]
+    by_seed: dict[int, list[dict]] = {}
+    for r in plain:
+        by_seed.setdefault(r["seed"], []).append(r)
+    firsts = [rs[0] for rs in by_seed.values()]
+    acc = [r["accuracy"] for r in firsts]
+    out = ["### Repeatable CNN training", "",
+           f"`{data['command']}` (`-p deterministic=false` where said), "
+           f"{data['machine']}, {data['measured']}:", "",
+           "| seed | run | test accuracy | balanced accuracy | fit s | weights (sha256) |",
+           "|---|---|---|---|---|---|"]
+    for r in runs:
+        n = sum(1 for x in runs[:runs.index(r) + 1]
+                if x["seed"] == r["seed"] and x["options"] == r["options"])
+        how = f"{n}" + (" (deterministic=false)" if r["options"] else "")
+        out.append(f"| {r['seed']} | {how} | {r['accuracy']:.4f} | "
+                   f"{r['balanced_accuracy']:.4f} | {r['fit_seconds']:.0f} | "
+                   f"`{r['weights_sha256']}` |")
+    out.append("")
+    repeats = [rs for rs in by_seed.values() if len(rs) > 1]
+    for rs in repeats:
+        same = len({r["weights_sha256"] for r in rs}) == 1
+        out.append(f"* Seed {rs[0]['seed']} run {len(rs)} times: "
+                   + ("the same weights, byte for byte, and the same numbers."
+                      if same else "**different weights**."))
+    if len(acc) > 1:
+        out.append(f"* Across {len(acc)} seeds (the split and so the test part change with "
+                   f"the seed; the network's own seed stays 0): accuracy "
+                   f"{statistics.mean(acc):.4f} mean, {statistics.stdev(acc):.4f} standard "
+                   f"deviation, {min(acc):.4f}-{max(acc):.4f} range. A difference between "
+                   "two backends smaller than about two standard deviations is not a "
+                   "difference.")
+    free = [r for r in runs if r["options"]]
+    det = [r for r in plain if r["seed"] == (free[0]["seed"] if free else None)]
+    if free and det:
+        d = statistics.median(r["fit_seconds"] for r in det)
+        f = statistics.median(r["fit_seconds"] for r in free)
+        out.append(f"* Cost of determinism: median fit {d:.0f} s deterministic against "
+                   f"{f:.0f} s without (x{d / f:.2f}), same seed.")
+    return out
+
+
+# -- memory ----------------------------------------------------------------------------------
+_PEAK = """
+import resource, sys
+from maskdet.cli import main
+code = main(sys.argv[1:])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(f"PEAK {peak} {code}", file=sys.stderr)
+"""
+
+
+def _peak_rss(argv: list[str], tree: Path | None) -> dict[str, Any]:
+    """Peak RSS (MiB) and exit status of ``maskdet ARGV`` in a fresh process; ``tree``: run
+    that checkout's maskdet instead (a "before" measurement)."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _PEAK, *argv], capture_output=True,
+                          text=True, env=env, cwd=tree or ROOT)
+    seconds = time.perf_counter() - start
+    peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK ")]
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    if not peak:  # killed (exit 137) or crashed: its last line says how
+        return {"peak_mib": None, "status": done.returncode, "seconds": round(seconds, 1),
+                "message": (done.stderr.strip().splitlines() or [""])[-1][:200]}
+    _, kb, code = peak[-1].split()
+    return {"peak_mib": round(int(kb) / 1024), "status": int(code),
+            "seconds": round(seconds, 1), "message": errors[0][:200] if errors else ""}
+
+
+def run_memory(args: argparse.Namespace) -> None:
+    import cv2
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from tests.helpers import zeros_png
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bomb = Path(tmp) / "bomb.png"
+        bomb.write_bytes(zeros_png(30000, 30000))
+        rng = np.random.default_rng(0)
+        photo = Path(tmp) / "photo24mp.jpg"  # 6000 x 4000: noise, blurred a little
+        image = cv2.GaussianBlur(rng.integers(0, 256, (4000, 6000, 3), np.uint8), (5, 5), 0)
+        cv2.imwrite(str(photo), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        huge = Path(tmp) / "12000.jpg"
+        cv2.imwrite(str(huge), cv2.resize(image, (12000, 12000)),
+                    [cv2.IMWRITE_JPEG_QUALITY, 90])
+        del image
+        cases = {"30000x30000 PNG of zeros (bomb)": bomb, "24 MP JPEG (6000x4000)": photo,
+                 "12000x12000 JPEG (144 MP)": huge}
+        rows = []
+        for name, path in cases.items():
+            argv = ["detect", str(path), "--model", "hog-svm", "--face-detector", "yunet",
+                    "--quiet"]
+            row = {"input": name, "file_mib": round(path.stat().st_size / 2**20, 1),
+                   "command": "maskdet " + " ".join(argv[:1] + [path.name] + argv[2:])}
+            if args.before:
+                row["before"] = _peak_rss(argv, Path(args.before))
+            row["after"] = _peak_rss(argv, None)
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)
+    _save("memory", {"rows": rows, "before": args.before_label if args.before else None})
+
+
+def _memory_markdown(data: dict[str, Any]) -> list[str]:
+    def cell(m: dict[str, Any] | None) -> str:
+        if m is None:
+            return "-"
+        if m["peak_mib"] is None:
+            return f"killed (exit {m['status']}) after {m['seconds']} s"
+        return f"{m['peak_mib']:,} MiB, exit {m['status']}, {m['seconds']} s"
+
+    out = ["### Peak memory on huge images", "",
+           "`python -m benchmarks.reliability memory --before TREE` runs `maskdet detect "
+           "FILE --model hog-svm --face-detector yunet` in a fresh process (peak RSS from "
+           f"getrusage), {data['machine']}, {data['measured']}; before: "
+           f"{data.get('before') or 'not measured'}.", "",
+           "| input | file | before | after |", "|---|---|---|---|"]
+    for r in data["rows"]:
+        out.append(f"| {r['input']} | {r['file_mib']} MiB | {cell(r.get('before'))} | "
+                   f"{cell(r['after'])} |")
+    notes = [r for r in data["rows"] if r["after"].get("message")]
+    if notes:
+        out += ["", "After, the messages were:", ""]
+        out += [f"* {r['input']}: `{r['after']['message']}`" for r in notes]
+    return out
+
+
+# -- soak ----------------------------------------------------------------------------------
+def run_soak(args: argparse.Namespace) -> None:
+    import threading
+
+    import numpy as np
+    import psutil
+
+    sys.path.insert(0, str(ROOT))
+    import maskdet
+    from tests.helpers import BlobDetector, clip_faces, clip_frame, write_clip
+
+    process = psutil.Process()
+    with tempfile.TemporaryDirectory() as tmp:
+        patches = clip_faces("with_mask", "without_mask", "with_mask", seed=3)
+        frames = [clip_frame(patches, [(10 + (i * 3) % 120, 20), (200 - (i * 2) % 90, 120),
+                                       (120, 10 + (i * 5) % 100)]) for i in range(args.loop)]
+        clip = write_clip(Path(tmp) / "soak.avi", frames, fps=25)
+        model = maskdet.create_classifier("hog-svm", pca_components=20, calibration_cv=2)
+        rng = np.random.default_rng(0)
+        from tests.helpers import synthetic_face
+        labels = ["with_mask", "without_mask"] * 20
+        model.fit([synthetic_face(label, rng) for label in labels], labels)
+        detector = maskdet.MaskDetector(model, face_detector=BlobDetector(), min_confidence=0)
+        samples = []
+        done = 0
+        start = time.perf_counter()
+        rounds = -(-args.frames // args.loop)
+        baseline_threads = threading.active_count()
+        for _ in range(rounds):  # the clip again and again, as one long stream of frames
+            frames_left = min(args.loop, args.frames - done)
+            stream = maskdet.stream(clip, model=detector, every=2, annotate=True)
+            for i, _result in enumerate(stream):
+                done += 1
+                if done % 1000 == 0:
+                    samples.append({"frame": done,
+                                    "rss_mib": round(process.memory_info().rss / 2**20, 1),
+                                    "threads": process.num_threads(),
+                                    "python_threads": threading.active_count(),
+                                    "open_files": process.num_fds()})
+                if i + 1 >= frames_left:
+                    break
+            stream.close()
+        seconds = time.perf_counter() - start
+    first, last = samples[0], samples[-1]
+    _save("soak", {"frames": done, "seconds": round(seconds, 1),
+                   "clip": f"{len(frames)} generated 320x240 frames (FFV1), looped",
+                   "samples": samples, "baseline_python_threads": baseline_threads,
+                   "rss_growth_mib": round(last["rss_mib"] - first["rss_mib"], 1),
+                   "thread_growth": last["threads"] - first["threads"],
+                   "fd_growth": last["open_files"] - first["open_files"]})
+
+
+def _soak_markdown(data: dict[str, Any]) -> list[str]:
+    s = data["samples"]
+    peak = max(x["rss_mib"] for x in s)
+    return [
+        "### Soak: 20,000 frames through `maskdet.stream`", "",
+        f"`python -m benchmarks.reliability soak --frames {data['frames']}`: "
+        f"{data['clip']}, stub face detector (the drawn faces), HOG+SVM, detection every "
+        f"2nd frame, annotation on; {data['machine']}, {data['measured']}. Sampled every "
+        "1,000 frames (psutil).", "",
+        "| | at frame 1,000 | at the end | growth |", "|---|---|---|---|",
+        f"| RSS | {s[0]['rss_mib']} MiB | {s[-1]['rss_mib']} MiB (peak {peak}) | "
+        f"{data['rss_growth_mib']:+} MiB |",
+        f"| threads (OS) | {s[0]['threads']} | {s[-1]['threads']} | "
+        f"{data['thread_growth']:+} |",
+        f"| open file descriptors | {s[0]['open_files']} | {s[-1]['open_files']} | "
+        f"{data['fd_growth']:+} |",
+        "",
+        f"{data['frames']} frames in {data['seconds']:.0f} s "
+        f"({data['frames'] / data['seconds']:.0f} frames/s).",
+    ]
+
+
+# -- the section ---------------------------------------------------------------------------
+#: The rows of issue 19's table: the input, what happens now, the regression test.
+INPUTS_TRIED = [
+    ("30000x30000 PNG of zeros (2.6 MB), then a good photo",
+     "one line naming the file and its size; the good photo is processed; exit 1",
+     "tests/cli/test_detect.py::test_a_decompression_bomb_in_a_batch_is_one_line_and_the_"
+     "rest_goes_on"),
+    ("the same under a memory limit (`cv2.error: Insufficient memory`)",
+     "refused from its header before any allocation; an OpenCV decode error is an "
+     "`ImageReadError`",
+     "tests/test_images.py::test_opencv_errors_while_decoding_become_image_read_errors"),
+    ("12000x12000 JPEG", "refused (144 MP > 50 MP); with `--max-megapixels 200`, YuNet sees "
+     "it at 2048 px", "tests/faces/test_detectors.py::test_yunet_shrinks_large_photos_to_"
+     "max_side"),
+    ("a folder holding a directory symlink loop", "each real file once",
+     "tests/cli/test_detect.py::test_a_symlink_loop_reports_each_photo_once"),
+    ("`--save-dir` an existing file, or a folder that cannot be created",
+     "one line, before the model loads",
+     "tests/cli/test_detect.py::test_a_save_dir_that_cannot_be_a_folder_is_one_line"),
+    ("`video --snapshot-dir` a file (or a folder that cannot be created)",
+     "one line, before the model loads; a snapshot that cannot be written later is a warning",
+     "tests/cli/test_video.py::test_output_places_are_checked_before_the_model_loads"),
+    ("`train --backend cnn -p batch_size=0`, `-p epochs=0`, `-p epochs=abc`",
+     "one line naming the parameter and its range, before any image is read",
+     "tests/cli/test_train.py::test_bad_hyper_parameters_are_one_line_before_reading_data"),
+    ("a truncated MJPG .avi", "`ended early (the file declares 40 frames; 21 could be read)` "
+     "in the summary, `ended_early` in the JSON; never `done` after an error",
+     "tests/cli/test_video.py::test_a_truncated_file_says_it_ended_early"),
+    ("`--min-confidence 2`", "usage error (exit 2) before anything loads",
+     "tests/cli/test_detect.py::test_out_of_range_numbers_are_usage_errors"),
+]
+
+FAULTS = """Faults injected into live streams (`tests/video/test_faults.py`: a fake capture and a
+fake clock, and one real loopback HTTP MJPEG server): a stall, failed reads, a burst of
+frames, corrupt frames, a slow consumer (only the newest frame is processed, latency bounded),
+a lost stream reconnected within the configured backoff, track ids and counts consistent
+across a reconnect, a server killed and restarted. Fuzzing (`tests/fuzz/`): `decode_image`,
+the VOC parser and the bundle loader, coverage-guided with atheris (a bounded slice in CI)
+or with hypothesis where atheris is not installed; see README "Fuzzing"."""
+
+
+def _inputs_markdown() -> list[str]:
+    out = ["### Inputs tried and faults injected", "",
+           "Of the 47 bad inputs tried in issue 19, nine were not handled well; each has a "
+           "regression test now:", "", "| input | now | test |", "|---|---|---|"]
+    out += [f"| {i} | {now} | `{test}` |" for i, now, test in INPUTS_TRIED]
+    return [*out, "", FAULTS]
+
+
+def run_write(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.sections import write_section
+
+    lines = ["## Reliability", "", *_inputs_markdown(), ""]
+    for part, render in (("training", _training_markdown), ("memory", _memory_markdown),
+                         ("soak", _soak_markdown)):
+        data = _load(part)
+        if data is not None:
+            lines += [*render(data), ""]
+    write_section(args.out, "reliability", "\n".join(lines))
+    print(f"wrote the reliability section of {args.out}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.reliability",
+                                     description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="part", required=True)
+    p = sub.add_parser("training", help="CNN training: repeatability, spread over seeds")
+    p.add_argument("--faces", help="mask-faces (default: $MASKDET_TEST_FACES)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--repeat", type=int, default=1, help="extra runs of the first seed")
+    p.add_argument("--nondeterministic", type=int, default=1,
+                   help="runs of the first seed with deterministic=false (the cost)")
+    p.set_defaults(func=run_training)
+    p = sub.add_parser("memory", help="peak RSS of detect on huge images")
+    p.add_argument("--before", help="a checkout of the code before, to measure it too")
+    p.add_argument("--before-label", default="the code before", help="what --before is")
+    p.set_defaults(func=run_memory)
+    p = sub.add_parser("soak", help="a long run of maskdet.stream")
+    p.add_argument("--frames", type=int, default=20_000)
+    p.add_argument("--loop", type=int, default=500, help="frames of the generated clip")
+    p.set_defaults(func=run_soak)
+    p = sub.add_parser("write", help="write the section into BENCHMARKS.md")
+    p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    p.set_defaults(func=run_write)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
