@@ -137,6 +137,10 @@ class VideoSource:
             and a live source to be lost.
         capture_factory: opens the target (an int or a str) and returns an object with
             ``cv2.VideoCapture``'s ``isOpened``, ``read``, ``get`` and ``release``.
+        clock: seconds, for the times of live frames (default ``time.monotonic``).
+        wait: waits out a reconnect delay, ``wait(seconds) -> bool``, True when the source
+            is being closed meanwhile (default: a sleep that :meth:`close` cuts short). With
+            ``clock``, a test's fake clock (as camera watchdog tests do).
 
     Attributes (updated while reading): ``frames_read``, ``dropped``, ``unreadable``,
     ``reconnects`` (successful), ``reconnect_attempts``; ``frame_count``, the frames a file
@@ -162,6 +166,8 @@ class VideoSource:
         max_reconnect_delay: float = 8.0,
         max_unreadable: int = 25,
         capture_factory: Callable[[int | str], Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], bool] | None = None,
     ) -> None:
         self.source = source
         self.kind, self.target = parse_source(source)
@@ -172,6 +178,7 @@ class VideoSource:
         self.max_reconnect_delay = max_reconnect_delay
         self.max_unreadable = max_unreadable
         self.capture_factory = capture_factory or open_capture
+        self.clock = clock
         self.frames_read = 0
         self.dropped = 0
         self.unreadable = 0
@@ -188,6 +195,7 @@ class VideoSource:
         self._latest: SourceFrame | None = None
         self._finished = False
         self._closing = threading.Event()
+        self._wait = wait or self._closing.wait
         self._warned_unreadable = False
         self._outage_attempts = 0  # reconnect attempts since the last good frame
 
@@ -294,7 +302,7 @@ class VideoSource:
 
     def _live_frames(self, stop: threading.Event | None) -> Iterator[SourceFrame]:
         if self._thread is None:
-            self._t0 = time.monotonic()
+            self._t0 = self.clock()
             self._thread = threading.Thread(target=self._capture, name="maskdet-capture",
                                             daemon=True)
             self._thread.start()
@@ -336,7 +344,7 @@ class VideoSource:
                     seq += failures
                     failures = 0
                 self._outage_attempts = 0
-                stamp = time.monotonic() - self._t0
+                stamp = self.clock() - self._t0
                 with self._cond:
                     if self._latest is not None:
                         self.dropped += 1
@@ -365,7 +373,7 @@ class VideoSource:
             delay = min(self.max_reconnect_delay, self.reconnect_delay * 2 ** (attempt - 1))
             logger.warning("%s: stream lost; reconnecting in %.1f s (attempt %d of %d)",
                            self.name, delay, attempt, self.max_reconnects)
-            if self._closing.wait(delay):
+            if self._wait(delay) or self._closing.is_set():
                 return False
             self.reconnect_attempts += 1
             self._cap.release()
