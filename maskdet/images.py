@@ -315,9 +315,11 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
 def walk_files(folder: str | os.PathLike) -> list[Path]:
     """Every file under ``folder``, in a stable (sorted) order; hidden files and folders
     (``.DS_Store``, ``.thumbs/``) are left out. Linked folders are followed, each real folder
-    once, so that a link loop cannot repeat files."""
+    once, so that a link loop cannot repeat files; a file reached twice (through a link to
+    it, or to a folder holding it) is listed once, where the walk first meets it."""
     files: list[Path] = []
     seen = {os.path.realpath(folder)}
+    seen_files: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         kept = []
         for name in sorted(d for d in dirnames if not d.startswith(".")):
@@ -326,7 +328,11 @@ def walk_files(folder: str | os.PathLike) -> list[Path]:
                 seen.add(real)
                 kept.append(name)
         dirnames[:] = kept
-        files.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
+        for name in sorted(f for f in filenames if not f.startswith(".")):
+            real = os.path.realpath(os.path.join(dirpath, name))
+            if real not in seen_files:
+                seen_files.add(real)
+                files.append(Path(dirpath) / name)
     return files
 
 

@@ -485,6 +485,20 @@ def test_walk_files_is_sorted_skips_hidden_and_follows_links_once(tmp_path):
     assert files == ["z.jpg", "a/1.png", "a/notes.txt", "b/2.jpg"]
 
 
+def test_walk_files_lists_each_real_file_once(tmp_path):
+    root = tmp_path / "photos"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "1.jpg").write_bytes(b"x")
+    (root / "a" / "2.jpg").write_bytes(b"y")
+    (root / "0-link.jpg").symlink_to(root / "a" / "2.jpg")  # a second name for a/2.jpg
+    (root / "b").mkdir()
+    (root / "b" / "same.jpg").symlink_to(root / "a" / "1.jpg")
+    (root / "b" / "dangling.jpg").symlink_to(root / "gone.jpg")  # kept: reading says why
+    files = [p.relative_to(root).as_posix() for p in walk_files(root)]
+    assert files == ["0-link.jpg", "a/1.jpg", "b/dangling.jpg"]
+    assert walk_files(root) == walk_files(root)  # stable
+
+
 def test_list_image_files_keeps_images_by_extension_or_content(tmp_path):
     (tmp_path / "face.jpg_1088Wx1632H").write_bytes(b"\xff\xd8\xff\xe0rest")
     (tmp_path / "a.PNG").write_bytes(b"")
