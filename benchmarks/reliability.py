@@ -141,8 +141,14 @@ def _training_markdown(data: dict[str, Any]) -> list[str]:
 
 
 # -- memory ----------------------------------------------------------------------------------
+#: The address space a measured process may take: the "before" code grew to 23 GB on the
+#: decompression bomb, more than a shared 24 GB machine can spare.
+AS_LIMIT = 8 * 2**30
+
 _PEAK = """
 import resource, sys
+limit = int(sys.argv.pop(1))
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 from maskdet.cli import main
 code = main(sys.argv[1:])
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -157,14 +163,15 @@ def _peak_rss(argv: list[str], tree: Path | None) -> dict[str, Any]:
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _PEAK, *argv], capture_output=True,
-                          text=True, env=env, cwd=tree or ROOT)
+    done = subprocess.run([sys.executable, "-c", _PEAK, str(AS_LIMIT), *argv],
+                          capture_output=True, text=True, env=env, cwd=tree or ROOT)
     seconds = time.perf_counter() - start
     peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK ")]
     errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
-    if not peak:  # killed (exit 137) or crashed: its last line says how
+    if not peak:  # killed (exit 137) or crashed with a traceback: its last line says how
         return {"peak_mib": None, "status": done.returncode, "seconds": round(seconds, 1),
-                "message": (done.stderr.strip().splitlines() or [""])[-1][:200]}
+                "message": (done.stderr.strip().splitlines() or [""])[-1][:200],
+                "traceback": "Traceback" in done.stderr}
     _, kb, code = peak[-1].split()
     return {"peak_mib": round(int(kb) / 1024), "status": int(code),
             "seconds": round(seconds, 1), "message": errors[0][:200] if errors else ""}
@@ -209,13 +216,16 @@ def _memory_markdown(data: dict[str, Any]) -> list[str]:
         if m is None:
             return "-"
         if m["peak_mib"] is None:
-            return f"killed (exit {m['status']}) after {m['seconds']} s"
+            how = "traceback" if m.get("traceback") else "killed"
+            return (f"{how} (exit {m['status']}) after {m['seconds']} s: "
+                    f"`{m['message'][:90]}`")
         return f"{m['peak_mib']:,} MiB, exit {m['status']}, {m['seconds']} s"
 
     out = ["### Peak memory on huge images", "",
            "`python -m benchmarks.reliability memory --before TREE` runs `maskdet detect "
            "FILE --model hog-svm --face-detector yunet` in a fresh process (peak RSS from "
-           f"getrusage), {data['machine']}, {data['measured']}; before: "
+           f"getrusage) with its address space limited to {AS_LIMIT // 2**30} GiB, "
+           f"{data['machine']}, {data['measured']}; before: "
            f"{data.get('before') or 'not measured'}.", "",
            "| input | file | before | after |", "|---|---|---|---|"]
     for r in data["rows"]:
@@ -229,6 +239,39 @@ def _memory_markdown(data: dict[str, Any]) -> list[str]:
 
 
 # -- soak ----------------------------------------------------------------------------------
+class _LoopingCapture:
+    """``cv2.VideoCapture`` of a clip that starts again at its end, ``total`` frames in all:
+    one long stream of really decoded frames from a small file."""
+
+    def __init__(self, path: str, total: int) -> None:
+        import cv2
+
+        self._cv2 = cv2
+        self.path, self.total, self.read_frames = path, total, 0
+        self.cap = cv2.VideoCapture(path)
+
+    def isOpened(self) -> bool:
+        return self.cap.isOpened()
+
+    def read(self):
+        if self.read_frames >= self.total:
+            return False, None
+        ok, frame = self.cap.read()
+        if not ok:  # the end of the clip: from the start again
+            self.cap.set(self._cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = self.cap.read()
+        self.read_frames += ok
+        return ok, frame
+
+    def get(self, prop):
+        if prop == self._cv2.CAP_PROP_FRAME_COUNT:
+            return float(self.total)
+        return self.cap.get(prop)
+
+    def release(self) -> None:
+        self.cap.release()
+
+
 def run_soak(args: argparse.Namespace) -> None:
     import threading
 
@@ -237,44 +280,43 @@ def run_soak(args: argparse.Namespace) -> None:
 
     sys.path.insert(0, str(ROOT))
     import maskdet
-    from tests.helpers import BlobDetector, clip_faces, clip_frame, write_clip
+    from maskdet.video import VideoSource
+    from tests.helpers import BlobDetector, clip_faces, clip_frame, synthetic_face, write_clip
 
     process = psutil.Process()
     with tempfile.TemporaryDirectory() as tmp:
         patches = clip_faces("with_mask", "without_mask", "with_mask", seed=3)
-        frames = [clip_frame(patches, [(10 + (i * 3) % 120, 20), (200 - (i * 2) % 90, 120),
-                                       (120, 10 + (i * 5) % 100)]) for i in range(args.loop)]
-        clip = write_clip(Path(tmp) / "soak.avi", frames, fps=25)
-        model = maskdet.create_classifier("hog-svm", pca_components=20, calibration_cv=2)
+        # Faces move, leave and come back: tracks start and end all the time.
+        frames = [clip_frame(patches[: 1 + (i // 50) % 3],
+                             [(10 + (i * 3) % 120, 20), (200 - (i * 2) % 90, 120),
+                              (120, 10 + (i * 5) % 100)][: 1 + (i // 50) % 3])
+                  for i in range(args.loop)]
+        clip = str(write_clip(Path(tmp) / "soak.avi", frames, fps=25))
         rng = np.random.default_rng(0)
-        from tests.helpers import synthetic_face
         labels = ["with_mask", "without_mask"] * 20
+        model = maskdet.create_classifier("hog-svm", pca_components=20, calibration_cv=2)
         model.fit([synthetic_face(label, rng) for label in labels], labels)
         detector = maskdet.MaskDetector(model, face_detector=BlobDetector(), min_confidence=0)
+        source = VideoSource(clip, live=False,
+                             capture_factory=lambda target: _LoopingCapture(target, args.frames))
         samples = []
-        done = 0
         start = time.perf_counter()
-        rounds = -(-args.frames // args.loop)
-        baseline_threads = threading.active_count()
-        for _ in range(rounds):  # the clip again and again, as one long stream of frames
-            frames_left = min(args.loop, args.frames - done)
-            stream = maskdet.stream(clip, model=detector, every=2, annotate=True)
-            for i, _result in enumerate(stream):
-                done += 1
-                if done % 1000 == 0:
-                    samples.append({"frame": done,
-                                    "rss_mib": round(process.memory_info().rss / 2**20, 1),
-                                    "threads": process.num_threads(),
-                                    "python_threads": threading.active_count(),
-                                    "open_files": process.num_fds()})
-                if i + 1 >= frames_left:
-                    break
-            stream.close()
+        stream = maskdet.stream(source, model=detector, every=2, annotate=True,
+                                alert_after=1.0, window=10.0)
+        for result in stream:
+            if (result.index + 1) % 1000 == 0:
+                samples.append({"frame": result.index + 1,
+                                "rss_mib": round(process.memory_info().rss / 2**20, 1),
+                                "threads": process.num_threads(),
+                                "python_threads": threading.active_count(),
+                                "open_files": process.num_fds()})
         seconds = time.perf_counter() - start
+        summary = stream.summary
     first, last = samples[0], samples[-1]
-    _save("soak", {"frames": done, "seconds": round(seconds, 1),
-                   "clip": f"{len(frames)} generated 320x240 frames (FFV1), looped",
-                   "samples": samples, "baseline_python_threads": baseline_threads,
+    _save("soak", {"frames": summary.processed, "seconds": round(seconds, 1),
+                   "clip": f"a generated {len(frames)}-frame 320x240 clip (FFV1) decoded "
+                           "again and again",
+                   "tracks": summary.tracks, "alerts": summary.alerts, "samples": samples,
                    "rss_growth_mib": round(last["rss_mib"] - first["rss_mib"], 1),
                    "thread_growth": last["threads"] - first["threads"],
                    "fd_growth": last["open_files"] - first["open_files"]})
@@ -286,9 +328,11 @@ def _soak_markdown(data: dict[str, Any]) -> list[str]:
     return [
         "### Soak: 20,000 frames through `maskdet.stream`", "",
         f"`python -m benchmarks.reliability soak --frames {data['frames']}`: "
-        f"{data['clip']}, stub face detector (the drawn faces), HOG+SVM, detection every "
-        f"2nd frame, annotation on; {data['machine']}, {data['measured']}. Sampled every "
-        "1,000 frames (psutil).", "",
+        f"{data['clip']}, as one stream; a stub face detector (boxes the drawn faces), "
+        "HOG+SVM, detection every 2nd frame, annotation and alerts on; "
+        f"{data['machine']}, {data['measured']}. Sampled every 1,000 frames (psutil). "
+        f"{sum(v for k, v in data['tracks'].items() if k not in ('compliant', 'violating'))} "
+        f"distinct tracks, {data['alerts']} alerts.", "",
         "| | at frame 1,000 | at the end | growth |", "|---|---|---|---|",
         f"| RSS | {s[0]['rss_mib']} MiB | {s[-1]['rss_mib']} MiB (peak {peak}) | "
         f"{data['rss_growth_mib']:+} MiB |",

@@ -306,7 +306,11 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     """Write a BGR image atomically; the format follows the extension (default ``.jpg``)."""
     path = Path(path)
     ext = path.suffix.lower() if path.suffix.lower() in IMAGE_EXTENSIONS else ".jpg"
-    ok, buf = cv2.imencode(ext, image)
+    try:
+        ok, buf = cv2.imencode(ext, image)
+    except cv2.error as exc:  # e.g. an image too large for the format (JPEG: 65535 px)
+        raise ImageReadError(f"{path}: cannot encode image as {ext} "
+                             f"({_opencv_reason(exc)})") from None
     if not ok:
         raise ImageReadError(f"{path}: cannot encode image as {ext}")
     write_atomic(path, buf.tobytes())

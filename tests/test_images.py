@@ -505,3 +505,9 @@ def test_list_image_files_keeps_images_by_extension_or_content(tmp_path):
     (tmp_path / "notes.txt").write_text("not an image")
     names = [p.name for p in list_image_files(tmp_path)]
     assert names == ["a.PNG", "face.jpg_1088Wx1632H"]
+
+
+def test_write_image_that_the_format_cannot_hold_is_one_line(tmp_path):
+    with pytest.raises(ImageReadError, match=r"wide\.jpg: cannot encode image as \.jpg"):
+        write_image(tmp_path / "wide.jpg", np.zeros((2, 70000, 3), np.uint8))  # JPEG: < 65500
+    assert list(tmp_path.iterdir()) == []
