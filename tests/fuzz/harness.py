@@ -87,7 +87,7 @@ def check_bundle(data: bytes) -> None:
 #: Crashes of the bundle loader that fuzzing found in code that issue 15 rewrites
 #: (``classifiers/registry.py``, ``bundle.py``): a manifest whose parameters the backend's
 #: preprocessing refuses (``"image_size": "abc"``), or whose file entries are not objects.
-#: Their regression tests are strict xfails in test_fuzz.py; when they pass, remove both.
+#: Their regression tests are xfails in test_fuzz.py; when they pass, remove both.
 def _known_bundle_crash(exc: BaseException) -> bool:
     import traceback
 
