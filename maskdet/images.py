@@ -286,13 +286,16 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> np.nda
     limit = _checked_limit(max_pixels)
     try:
         with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
             most = limit * _MAX_BYTES_PER_PIXEL + _METADATA_ALLOWANCE
-            if size > most:
+            size = os.fstat(f.fileno()).st_size
+            # Read at most one byte more than allowed: /dev/zero and pipes have no size.
+            data = b"" if size > most else f.read(most + 1)
+            if size > most or len(data) > most:
+                shown = (f"file of {size / 2**20:.0f} MiB" if size > most
+                         else f"more than {most / 2**20:.0f} MiB of data")
                 raise ImageTooLargeError(
-                    f"{path}: file of {size / 2**20:.0f} MiB is larger than any image within "
-                    f"the limit of {limit / 1e6:g} MP (max_pixels; maskdet --max-megapixels)")
-            data = f.read()
+                    f"{path}: {shown} is larger than any image within the limit of "
+                    f"{limit / 1e6:g} MP can be (max_pixels; maskdet --max-megapixels)")
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file") from None
     except IsADirectoryError:

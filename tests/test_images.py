@@ -382,8 +382,14 @@ def test_a_file_too_large_for_the_limit_is_not_read(tmp_path):
     with open(path, "wb") as f:  # sparse: 200 MiB announced, nothing written
         f.truncate(200 * 2**20)
     with pytest.raises(ImageTooLargeError, match=r"huge\.bmp: file of 200 MiB is larger than any "
-                                                 r"image within the limit of 1 MP"):
+                                                 r"image within the limit of 1 MP can be"):
         read_image(path, max_pixels=1_000_000)
+
+
+def test_a_file_without_a_size_is_read_no_further_than_the_limit():
+    with pytest.raises(ImageTooLargeError, match=r"/dev/zero: more than 17 MiB of data is "
+                                                 r"larger than any image within the limit"):
+        read_image("/dev/zero", max_pixels=100_000)  # endless zeros: stops at ~17 MiB
 
 
 def test_opencv_errors_while_decoding_become_image_read_errors(monkeypatch):
