@@ -385,10 +385,10 @@ INPUTS_TRIED = [
      "one line naming the file and its size; the good photo is processed; exit 1",
      "tests/cli/test_detect.py::test_a_decompression_bomb_in_a_batch_is_one_line_and_the_"
      "rest_goes_on"),
-    ("the same under a memory limit (`cv2.error: Insufficient memory`)",
-     "refused from its header before any allocation; an OpenCV decode error is an "
-     "`ImageReadError`",
-     "tests/test_images.py::test_opencv_errors_while_decoding_become_image_read_errors"),
+    ("the same under a memory limit (`cv2.error: Insufficient memory`), then a good photo",
+     "refused from its header before any allocation; an OpenCV decode error is one line "
+     "naming the file, and the good photo is processed",
+     "tests/cli/test_detect.py::test_an_opencv_memory_error_skips_that_photo_only"),
     ("12000x12000 JPEG", "refused (144 MP > 50 MP); with `--max-megapixels 200`, YuNet sees "
      "it at 2048 px", "tests/faces/test_detectors.py::test_yunet_shrinks_large_photos_to_"
      "max_side"),

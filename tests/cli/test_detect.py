@@ -203,3 +203,29 @@ def test_a_system_error_is_one_line(model, tmp_path, capsys, fixed_detector, mon
     assert code == 1
     assert err.splitlines() == [
         f"maskdet: error: {tmp_path / 'out' / 'good0.jpg'}: No space left on device"]
+
+
+def test_an_opencv_memory_error_skips_that_photo_only(model, tmp_path, capsys, fixed_detector,
+                                                      monkeypatch):
+    """Row 2 of issue 19: under a memory limit, `cv2.error: Insufficient memory` was a
+    traceback and the good photo after it was never processed."""
+    folder = _photos(tmp_path / "photos", 2)
+    real = cv2.imdecode
+    calls = []
+
+    def out_of_memory_once(data, flags):
+        calls.append(1)
+        if len(calls) == 1:
+            raise cv2.error("OpenCV(4.14.0) alloc.cpp:73: error: (-4:Insufficient memory) "
+                            "Failed to allocate 2700000000 bytes in function 'OutOfMemory'\n")
+        return real(data, flags)
+
+    monkeypatch.setattr(cv2, "imdecode", out_of_memory_once)
+    code, out, err = run_cli(capsys, "detect", folder, "--model", model, "--detector", "haar",
+                             "--json")
+    assert code == 1
+    assert [json.loads(line)["path"] for line in out.splitlines()] == [str(folder / "good1.jpg")]
+    first, last = err.splitlines()
+    assert first.startswith(f"maskdet: error: {folder / 'good0.jpg'}: cannot decode this jpeg "
+                            "image (") and "Insufficient memory" in first
+    assert last == "maskdet: warning: 1 of 2 images could not be read (skipped)"
