@@ -134,14 +134,19 @@ def _training_markdown(data: dict[str, Any]) -> list[str]:
                    f"deviation, {min(acc):.4f}-{max(acc):.4f} range. A difference between "
                    "two backends smaller than about two standard deviations is not a "
                    "difference.")
-    free = [r for r in runs if r["options"]]
-    for r in free:
-        same = [x for x in plain if x["seed"] == r["seed"]]
-        if same:
-            out.append(f"* Seed {r['seed']} with `-p deterministic=false`: accuracy "
-                       f"{r['accuracy']:.4f} (weights `{r['weights_sha256']}`), against "
-                       f"{same[0]['accuracy']:.4f} deterministic.")
     cost = _load("training-cost")
+    every = runs + (cost["runs"] if cost else [])
+    free = [r for r in every if r["options"]]
+    det = [r for r in every if not r["options"] and free and r["seed"] == free[0]["seed"]]
+    def weights(rs: list[dict]) -> str:
+        n = len({r["weights_sha256"] for r in rs})
+        return "the same weights every time" if n == 1 else f"{n} different sets of weights"
+
+    if free and det:
+        out.append(f"* Seed {free[0]['seed']}, all runs here and below: deterministic "
+                   f"{len(det)} times, " + ", ".join(f"{r['accuracy']:.4f}" for r in det)
+                   + f" ({weights(det)}); with `-p deterministic=false` {len(free)} times, "
+                   + ", ".join(f"{r['accuracy']:.4f}" for r in free) + f" ({weights(free)}).")
     if cost:
         det = [r["fit_seconds"] for r in cost["runs"] if not r["options"]]
         fast = [r["fit_seconds"] for r in cost["runs"] if r["options"]]
@@ -150,7 +155,8 @@ def _training_markdown(data: dict[str, Any]) -> list[str]:
                    f"runs, alternating, {cost['measured']}): fit "
                    + ", ".join(f"{d:.0f}" for d in det) + " s deterministic against "
                    + ", ".join(f"{f:.0f}" for f in fast) + " s without; median ratio "
-                   f"x{statistics.median(det) / statistics.median(fast):.2f}.")
+                   f"x{statistics.median(det) / statistics.median(fast):.2f} (per pair "
+                   + ", ".join(f"x{d / f:.2f}" for d, f in zip(det, fast)) + ").")
     out.append("* Fit times come from a 2-core machine shared with other work (load average "
                "4-5 while they ran): they are noisy; the pairs above alternate to share it "
                "alike.")
