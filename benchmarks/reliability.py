@@ -423,6 +423,8 @@ def _fuzz_markdown(data: dict[str, Any]) -> list[str]:
            f"`python -m benchmarks.reliability fuzz --seconds {data['seconds']}` (atheris, the "
            "three targets at once; seeds: small generated files), "
            f"{data['machine']}, {data['measured']}:", "",
+           "Coverage counts the branches of maskdet's own Python code that atheris "
+           "instruments; OpenCV's C decoders are exercised but not instrumented.", "",
            "| target | inputs run | coverage (edges) | corpus | peak RSS | crashes |",
            "|---|---|---|---|---|---|"]
     out += [f"| {r['target']} | {r['runs']:,} | {r['coverage_edges']} | {r['corpus']} | "
