@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
@@ -224,7 +225,7 @@ def parse_voc(xml_path: str | os.PathLike) -> VocAnnotation:
         filename = node.findtext("filename", "").strip()
         width = int(float(node.findtext("size/width")))
         height = int(float(node.findtext("size/height")))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: "inf" (found by fuzzing)
         raise DatasetError(f"{xml_path}: missing or invalid <filename>/<size>") from None
     objects, problems = [], []
     for i, obj in enumerate(node.iter("object")):
@@ -234,6 +235,9 @@ def parse_voc(xml_path: str | os.PathLike) -> VocAnnotation:
                               for k in ("xmin", "ymin", "xmax", "ymax"))
         except (TypeError, ValueError):
             problems.append(f"object {i}: missing or invalid <bndbox>")
+            continue
+        if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):  # nan, inf: found by fuzzing
+            problems.append(f"object {i}: <bndbox> coordinates must be finite numbers")
             continue
         if not label:
             problems.append(f"object {i}: no <name>")

@@ -76,9 +76,10 @@ def train(
             (:func:`~maskdet.faces.frame_face`; every image is kept). Recorded in the model's
             ``settings_.framing``, so that evaluating it frames them the same way.
     """
-    dataset = data if isinstance(data, Dataset) else load_datasets(data, min_face, label_map)
     classifier = (create_classifier(backend, **(params or {})) if isinstance(backend, str)
                   else backend)
+    classifier.check_params()  # a bad hyper-parameter fails before any image is read
+    dataset = data if isinstance(data, Dataset) else load_datasets(data, min_face, label_map)
     split = split_dataset(dataset, test_size, validation_size, seed)
     margin = classifier.preprocessing.margin
 

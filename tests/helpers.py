@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import struct
 import time
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -152,6 +154,25 @@ def write_voc(root: Path, entries) -> Path:
             assert cv2.imwrite(str(root / "images" / f"{stem}.png"), image)
         (root / "annotations" / f"{stem}.xml").write_text(voc_xml(f"{stem}.png", w, h, objects))
     return root
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return (struct.pack(">I", len(payload)) + kind + payload
+            + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF))
+
+
+def zeros_png(width: int, height: int, rows_given: int | None = None) -> bytes:
+    """A valid 8-bit RGB PNG of black pixels, written row by row (never whole in memory):
+    30000 x 30000 compresses to 2.6 MB, a decompression bomb. ``rows_given`` < ``height``
+    writes only that many rows, for a small file that announces a huge image."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    compressor = zlib.compressobj(9)
+    row = b"\0" * (1 + 3 * width)  # filter byte 0, then the pixels
+    parts = [compressor.compress(row) for _ in range(height if rows_given is None
+                                                     else rows_given)]
+    parts.append(compressor.flush())
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+            + _png_chunk(b"IDAT", b"".join(parts)) + _png_chunk(b"IEND", b""))
 
 
 # -- video clips ------------------------------------------------------------------------------

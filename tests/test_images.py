@@ -11,17 +11,22 @@ import cv2
 import numpy as np
 import pytest
 
-from maskdet.errors import ImageReadError, MaskdetError
+from maskdet.errors import ImageReadError, ImageTooLargeError, MaskdetError
 from maskdet.images import (
+    DEFAULT_MAX_PIXELS,
     IMAGE_EXTENSIONS,
     decode_image,
+    image_size,
     list_image_files,
     looks_like_image,
+    max_pixels,
+    pixel_limit,
     read_image,
     sniff_image_format,
     walk_files,
     write_image,
 )
+from tests.helpers import zeros_png
 
 
 def pattern(h: int = 30, w: int = 40) -> np.ndarray:
@@ -270,6 +275,135 @@ def test_decode_image_default_name():
         decode_image(b"")
 
 
+# --------------------------------------------------------------------------- size limits
+
+
+def _pil_bytes(fmt: str, width: int, height: int, **options) -> bytes:
+    Image = pytest.importorskip("PIL.Image")
+    buf = io.BytesIO()
+    Image.fromarray(pattern(height, width)[..., ::-1].copy()).save(buf, fmt, **options)
+    return buf.getvalue()
+
+
+def _tifffile_bytes(width: int, height: int, **options) -> bytes:
+    tifffile = pytest.importorskip("tifffile")
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, pattern(height, width)[..., ::-1], photometric="rgb", **options)
+    data = buf.getvalue()
+    assert data[:2] == (b"MM" if options.get("byteorder") == ">" else b"II")
+    return data
+
+
+HEADER_CASES = [
+    ("png", lambda w, h: encode(".png", pattern(h, w))),
+    ("jpeg", lambda w, h: encode(".jpg", pattern(h, w))),
+    ("jpeg progressive", lambda w, h: _pil_bytes("JPEG", w, h, progressive=True)),
+    ("jpeg with exif", lambda w, h: with_exif_orientation(encode(".jpg", pattern(h, w)), 1)),
+    ("bmp", lambda w, h: encode(".bmp", pattern(h, w))),
+    ("tiff", lambda w, h: encode(".tif", pattern(h, w))),
+    ("tiff lzw", lambda w, h: _pil_bytes("TIFF", w, h, compression="tiff_lzw")),
+    ("tiff big-endian", lambda w, h: _tifffile_bytes(w, h, byteorder=">")),
+    ("webp lossless (VP8L)", lambda w, h: encode(".webp", pattern(h, w),
+                                                 (cv2.IMWRITE_WEBP_QUALITY, 101))),
+    ("webp lossy (VP8)", lambda w, h: encode(".webp", pattern(h, w),
+                                             (cv2.IMWRITE_WEBP_QUALITY, 80))),
+    ("webp extended (VP8X)", lambda w, h: _pil_bytes("WEBP", w, h, quality=80,
+                                                     exif=b"Exif\0\0MM\0*\0\0\0\x08\0\0")),
+    ("gif", lambda w, h: _pil_bytes("GIF", w, h)),
+]
+
+
+@pytest.mark.parametrize("kind, make", HEADER_CASES, ids=[c[0] for c in HEADER_CASES])
+def test_image_size_reads_every_accepted_format_from_the_header(kind, make):
+    data = make(53, 37)
+    assert image_size(data) == (53, 37)
+    assert image_size(data[:64] if kind.startswith(("png", "gif", "bmp", "webp")) else data) \
+        == (53, 37)  # these formats give the size in the first bytes
+    assert decode_image(data).shape == (37, 53, 3)  # and it is the size decoded
+
+
+@pytest.mark.parametrize("kind, make", HEADER_CASES, ids=[c[0] for c in HEADER_CASES])
+def test_images_over_the_pixel_limit_are_refused_before_decoding(kind, make):
+    data = make(53, 37)  # 1961 pixels
+    assert decode_image(data, "x", max_pixels=1961).shape == (37, 53, 3)
+    with pytest.raises(ImageTooLargeError, match=r"^x: 53 x 37 pixels \(0\.0 MP\) is over the "
+                                                 r"limit of 0\.00196 MP") as info:
+        decode_image(data, "x", max_pixels=1960)
+    assert isinstance(info.value, ImageReadError)
+
+
+@pytest.mark.parametrize("data", [
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0",  # IHDR cut short
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\0" + b"\0" * 5 + b"\xff\xd9",  # no frame header
+    b"BM" + b"\0" * 10,
+    b"II*\x00\xff\xff\xff\x00",  # IFD offset past the end
+    b"GIF89a\x00\x00\x00\x00",  # zero size
+    b"RIFF\x10\x00\x00\x00WEBPVP8 \x00\x00",
+])
+def test_damaged_headers_give_no_size_and_a_one_line_error(data):
+    assert image_size(data) is None
+    with pytest.raises(ImageReadError, match=r"^bad: ") as info:
+        decode_image(data + b"\xff\xda\xff\xd9IEND" + b"\0" * 16, "bad")
+    assert "\n" not in str(info.value)
+
+
+def test_decompression_bomb_is_refused_from_its_header(tmp_path):
+    """Row 1 of issue 19: a 30000 x 30000 PNG (here only its first rows are written, so the
+    file is small; the header is what a bomb's is) must not be decoded."""
+    path = tmp_path / "bomb.png"
+    path.write_bytes(zeros_png(30000, 30000, rows_given=2))
+    with pytest.raises(ImageTooLargeError) as info:
+        read_image(path)
+    assert str(info.value) == (f"{path}: 30000 x 30000 pixels (900.0 MP) is over the limit of "
+                               "50 MP (max_pixels; maskdet --max-megapixels)")
+
+
+def test_pixel_limit_changes_the_default_for_a_block(tmp_path):
+    path = tmp_path / "wide.png"
+    path.write_bytes(zeros_png(4000, 3000))  # 12 MP
+    assert max_pixels() == DEFAULT_MAX_PIXELS == 50_000_000
+    assert read_image(path).shape == (3000, 4000, 3)
+    with pixel_limit(10_000_000):
+        assert max_pixels() == 10_000_000
+        with pytest.raises(ImageTooLargeError, match="12.0 MP"):
+            read_image(path)
+        assert read_image(path, max_pixels=12_000_000).shape == (3000, 4000, 3)
+    assert max_pixels() == DEFAULT_MAX_PIXELS
+
+
+@pytest.mark.parametrize("limit", [0, -5, "50", True, 2.5e-3])
+def test_pixel_limit_must_be_a_positive_number(limit):
+    with pytest.raises(ValueError, match="max_pixels must be a number of pixels of at least 1"):
+        decode_image(encode(".png", pattern()), max_pixels=limit)
+
+
+def test_a_file_too_large_for_the_limit_is_not_read(tmp_path):
+    path = tmp_path / "huge.bmp"
+    with open(path, "wb") as f:  # sparse: 200 MiB announced, nothing written
+        f.truncate(200 * 2**20)
+    with pytest.raises(ImageTooLargeError, match=r"huge\.bmp: file of 200 MiB is larger than any "
+                                                 r"image within the limit of 1 MP can be"):
+        read_image(path, max_pixels=1_000_000)
+
+
+def test_a_file_without_a_size_is_read_no_further_than_the_limit():
+    with pytest.raises(ImageTooLargeError, match=r"/dev/zero: more than 17 MiB of data is "
+                                                 r"larger than any image within the limit"):
+        read_image("/dev/zero", max_pixels=100_000)  # endless zeros: stops at ~17 MiB
+
+
+def test_opencv_errors_while_decoding_become_image_read_errors(monkeypatch):
+    def out_of_memory(*args):
+        raise cv2.error("OpenCV(4.14.0) alloc.cpp:73: error: (-4:Insufficient memory) "
+                        "Failed to allocate 2700000000 bytes in function 'OutOfMemoryError'\n")
+
+    monkeypatch.setattr(cv2, "imdecode", out_of_memory)
+    with pytest.raises(ImageReadError, match=r"^big\.png: cannot decode this png image \(") as info:
+        decode_image(encode(".png", pattern()), "big.png")
+    assert "\n" not in str(info.value)
+    assert "Insufficient memory" in str(info.value)
+
+
 # --------------------------------------------------------------------------- sniffing
 
 
@@ -357,9 +491,43 @@ def test_walk_files_is_sorted_skips_hidden_and_follows_links_once(tmp_path):
     assert files == ["z.jpg", "a/1.png", "a/notes.txt", "b/2.jpg"]
 
 
+def test_walk_files_lists_each_real_file_once(tmp_path):
+    root = tmp_path / "photos"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "1.jpg").write_bytes(b"x")
+    (root / "a" / "2.jpg").write_bytes(b"y")
+    (root / "0-link.jpg").symlink_to(root / "a" / "2.jpg")  # a second name for a/2.jpg
+    (root / "b").mkdir()
+    (root / "b" / "same.jpg").symlink_to(root / "a" / "1.jpg")
+    (root / "b" / "dangling.jpg").symlink_to(root / "gone.jpg")  # kept: reading says why
+    files = [p.relative_to(root).as_posix() for p in walk_files(root)]
+    assert files == ["0-link.jpg", "a/1.jpg", "b/dangling.jpg"]
+    assert walk_files(root) == walk_files(root)  # stable
+
+
 def test_list_image_files_keeps_images_by_extension_or_content(tmp_path):
     (tmp_path / "face.jpg_1088Wx1632H").write_bytes(b"\xff\xd8\xff\xe0rest")
     (tmp_path / "a.PNG").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("not an image")
     names = [p.name for p in list_image_files(tmp_path)]
     assert names == ["a.PNG", "face.jpg_1088Wx1632H"]
+
+
+def test_write_image_that_the_format_cannot_hold_is_one_line(tmp_path):
+    with pytest.raises(ImageReadError, match=r"wide\.jpg: cannot encode image as \.jpg"):
+        write_image(tmp_path / "wide.jpg", np.zeros((2, 70000, 3), np.uint8))  # JPEG: < 65500
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_opencv_reason_is_the_error_raised_not_the_last_one():
+    """OpenCV sets ``err`` on the cv2.error class: it names the process' last OpenCV error."""
+    from maskdet.errors import opencv_reason
+
+    try:
+        cv2.resize(np.zeros((0, 0, 3), np.uint8), (4, 4))
+    except cv2.error as exc:
+        assert opencv_reason(exc) == "(-215:Assertion failed) !ssize.empty()"
+    later = cv2.error("OpenCV(4.14.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to "
+                      "allocate 8 bytes in function 'OutOfMemoryError'\n")
+    assert opencv_reason(later) == "(-4:Insufficient memory) Failed to allocate 8 bytes"
+    assert opencv_reason(cv2.error("")) == "error"

@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import BackendError
@@ -61,6 +62,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
     backend_name: ClassVar[str] = ""
     #: No settings until training code sets them (immutable, so a safe shared default).
     settings_: ModelSettings = ModelSettings()
+    #: The allowed values of each hyper-parameter, in scikit-learn's notation
+    #: (``sklearn.utils._param_validation``: ``Interval``, ``StrOptions``, ``None``, ...).
+    _parameter_constraints: ClassVar[dict[str, list]] = {}
 
     @property
     @abstractmethod
@@ -95,8 +99,23 @@ class Classifier(ClassifierMixin, BaseEstimator):
         return {}
 
     # -- the public interface -------------------------------------------------------------
+    def check_params(self) -> None:
+        """Check every hyper-parameter against its allowed values; ``fit`` does it first,
+        and training code may call it before reading any data.
+
+        Raises:
+            sklearn.utils._param_validation.InvalidParameterError: (a ``ValueError``) naming
+                the parameter, its allowed range and the value given, e.g. "The
+                'batch_size' parameter of CnnClassifier must be an int in the range [1,
+                inf). Got 0 instead."
+        """
+        validate_parameter_constraints(self._parameter_constraints,
+                                       self.get_params(deep=False),
+                                       caller_name=type(self).__name__)
+
     def fit(self, X: Sequence[np.ndarray], y: Sequence[str]) -> Classifier:
         """Train on face crops ``X`` with labels ``y`` (array-like of shape (n_samples,))."""
+        self.check_params()
         images = check_images(X)
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(images):

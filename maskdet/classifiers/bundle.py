@@ -25,6 +25,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -121,11 +122,13 @@ def open_bundle(path: str | os.PathLike, oldest: int = OLDEST_LOADED_FORMAT
         names = set(zf.namelist())
         root = Path(tmp).resolve()
         for name, info in manifest["files"].items():
+            if not isinstance(info, dict):
+                raise BundleError(f"{path}: bundle manifest entry of {name} is not an object")
             if name not in names:
                 raise BundleError(f"{path}: bundle is missing {name}")
             try:
                 data = zf.read(name)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            except _ZIP_ERRORS as exc:
                 raise BundleError(f"{path}: damaged bundle member {name} ({exc})") from None
             if hashlib.sha256(data).hexdigest() != info.get("sha256"):
                 raise BundleError(f"{path}: {name} does not match its checksum (altered or "
@@ -137,6 +140,12 @@ def open_bundle(path: str | os.PathLike, oldest: int = OLDEST_LOADED_FORMAT
             target.write_bytes(data)
         yield manifest, root / WEIGHTS_DIR
 
+
+#: What zipfile raises on damaged input besides BadZipFile: a cut stream, bad deflate data,
+#: a name that is not UTF-8 (ValueError), an unknown zip version or compression
+#: (NotImplementedError), an encrypted member (RuntimeError), sizes out of range.
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError,
+               NotImplementedError, RuntimeError, OverflowError)
 
 #: Why the weights of bundles before format 3 are not loaded, by backend.
 _OLD_WEIGHTS = {"hog-svm": "are a pickle, which can run code when loaded",
@@ -155,6 +164,8 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
             from None
     except OSError as exc:
         raise BundleError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except _ZIP_ERRORS as exc:
+        raise BundleError(f"{path}: damaged bundle ({type(exc).__name__}: {exc})") from None
 
 
 def _manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
@@ -162,7 +173,7 @@ def _manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         manifest = json.loads(zf.read(MANIFEST))
     except KeyError:
         raise BundleError(f"{path}: not a maskdet model bundle (no {MANIFEST})") from None
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+    except (*_ZIP_ERRORS, RecursionError) as exc:  # RecursionError: JSON nested too deep
         raise BundleError(f"{path}: damaged bundle manifest ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise BundleError(f"{path}: not a maskdet model bundle (wrong manifest format)")

@@ -35,10 +35,12 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..errors import BackendError
 from ..faces.crops import DEFAULT_MARGIN
@@ -373,8 +375,12 @@ class CnnClassifier(Classifier):
         verbose: Keras' progress output (0: none, 1: bar, 2: a line per epoch).
         random_state: seed of the validation split, weights, shuffling and augmentation
             (set through ``keras.utils.set_random_seed``, which also seeds Python's, NumPy's
-            and TensorFlow's global generators). Runs on several threads are not bit-for-bit
-            repeatable.
+            and TensorFlow's global generators).
+        deterministic: with a ``random_state``, train reproducibly: the same data,
+            parameters and seed give the same weights on the same machine and software
+            (TensorFlow's op determinism, which also runs the augmentation's random ops in
+            order; it stays on in the process once set). Its cost in training time is
+            measured in BENCHMARKS.md ("Reliability"). False: faster, not repeatable.
         margin: crop margin around detected faces (see :class:`Preprocessing`).
 
     Attributes set by ``fit`` (besides ``classes_``, ``metrics_`` and ``settings_``):
@@ -393,6 +399,22 @@ class CnnClassifier(Classifier):
     """
 
     backend_name = "cnn"
+    _parameter_constraints = {
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "image_size": [Interval(Integral, 16, 512, closed="both"), None],
+        "epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, 8192, closed="both")],
+        "learning_rate": [Interval(Real, 0, 1, closed="right"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "augment": ["boolean", StrOptions(set(AUGMENTATIONS))],
+        "class_weight": [StrOptions({"balanced"}), None],
+        "threads": [Interval(Integral, 1, None, closed="left"), None],
+        "verbose": [Interval(Integral, 0, 2, closed="both")],
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
+        "deterministic": ["boolean"],
+        "margin": [Interval(Real, 0, 2, closed="both")],
+    }
 
     def __init__(
         self,
@@ -408,6 +430,7 @@ class CnnClassifier(Classifier):
         threads: int | None = None,
         verbose: int = 0,
         random_state: int | None = 0,
+        deterministic: bool = True,
         margin: float = DEFAULT_MARGIN,
     ) -> None:
         self.architecture = architecture
@@ -422,6 +445,7 @@ class CnnClassifier(Classifier):
         self.threads = threads
         self.verbose = verbose
         self.random_state = random_state
+        self.deterministic = deterministic
         self.margin = margin
 
     def effective_param(self, name: str) -> Any:
@@ -452,6 +476,7 @@ class CnnClassifier(Classifier):
             validation_data: ``(images, labels)`` for early stopping; None carves
                 ``validation_fraction`` out of ``X``.
         """
+        self.check_params()
         self._validation = None
         if validation_data is not None:
             images, labels = validation_data
@@ -497,10 +522,7 @@ class CnnClassifier(Classifier):
             return None
         if self.augment is True:
             return "light"
-        if self.augment not in AUGMENTATIONS:
-            raise ValueError(f"augment must be True, False or one of {AUGMENTATIONS}, "
-                             f"got {self.augment!r}")
-        return str(self.augment)
+        return str(self.augment)  # one of AUGMENTATIONS: check_params made sure
 
     def _dataset(self, inputs: np.ndarray, y: np.ndarray, training: bool) -> tf.data.Dataset:
         _, tf = _tensorflow()
@@ -551,18 +573,21 @@ class CnnClassifier(Classifier):
         return keras.optimizers.AdamW(schedule, weight_decay=1e-4)
 
     def _fit_inputs(self, inputs: np.ndarray, y: np.ndarray, n_classes: int) -> None:
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {ARCHITECTURES}, "
-                             f"got {self.architecture!r}")
-        self._augmentation()  # checks the value before any work
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
+        self.check_params()
+        if self.architecture == "seed" and int(self.effective_param("image_size")) < 46:
+            raise ValueError(f"the seed architecture needs image_size >= 46, "
+                             f"got {self.image_size}")
         if importlib.util.find_spec("tf2onnx") is None:  # fail before training, not after
             raise BackendError(f"exporting the cnn backend to ONNX needs tf2onnx: {_TRAIN_HINT}")
-        keras, _ = _tensorflow()
+        keras, tf = _tensorflow()
         _configure_threads(self.threads)
         if self.random_state is not None:
             keras.utils.set_random_seed(int(self.random_state))
+            if self.deterministic:
+                # Without it, three runs of the same command scored 0.967, 0.979 and 0.972:
+                # the augmentation's random ops ran in parallel in no fixed order, and
+                # threaded reductions summed in no fixed order.
+                tf.config.experimental.enable_op_determinism()
         validation = getattr(self, "_validation", None)
         if validation is None:
             inputs, y, validation = self._split_validation(inputs, y)

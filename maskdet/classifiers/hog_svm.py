@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import copy
 import zipfile
+from numbers import Integral, Real
 from pathlib import Path
 
 import cv2
 import joblib
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..errors import BundleError
 from ..faces.crops import DEFAULT_MARGIN
@@ -120,6 +122,24 @@ class HogSvmClassifier(Classifier):
     """
 
     backend_name = "hog-svm"
+    _parameter_constraints = {
+        "image_size": [Interval(Integral, 8, 1024, closed="both")],
+        "orientations": [Interval(Integral, 1, 360, closed="both")],
+        "pixels_per_cell": [Interval(Integral, 1, None, closed="left")],
+        "cells_per_block": [Interval(Integral, 1, None, closed="left")],
+        "kernel": [StrOptions({"rbf", "linear"})],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "gamma": [StrOptions({"scale", "auto"}), Interval(Real, 0, None, closed="neither")],
+        "calibration_cv": [Interval(Integral, 2, None, closed="left")],
+        "flip_augment": ["boolean"],
+        "augment_copies": [Interval(Integral, 0, 100, closed="both")],
+        "color_grid": [Interval(Integral, 0, 64, closed="both")],
+        "pca_components": [Interval(Integral, 1, None, closed="left"), None],
+        "class_weight": [StrOptions({"balanced"}), None],
+        "margin": [Interval(Real, 0, 2, closed="both")],
+        "n_jobs": [Integral, None],
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
+    }
 
     def __init__(
         self,
@@ -199,6 +219,11 @@ class HogSvmClassifier(Classifier):
     def _fit_inputs(self, inputs: np.ndarray, y: np.ndarray, n_classes: int) -> None:
         from sklearn.model_selection import StratifiedKFold
 
+        self.check_params()
+        block = int(self.pixels_per_cell) * int(self.cells_per_block)
+        if block > int(self.image_size):
+            raise ValueError(f"pixels_per_cell x cells_per_block ({block}) must be at most "
+                             f"image_size ({self.image_size}): no HOG block fits the face")
         smallest = int(np.bincount(y).min())
         if smallest < self.calibration_cv:
             raise ValueError(f"each class needs at least calibration_cv={self.calibration_cv} "

@@ -151,11 +151,13 @@ def _load(path: Path, legacy: bool = False, trust_pickle: bool = False) -> Class
         backend = get_backend(info.backend, for_bundle=path)
         try:
             classifier = backend(**info.params)
-        except TypeError as exc:
+            classifier.check_params()
+            preprocessing = classifier.preprocessing
+        except (TypeError, ValueError) as exc:
             raise BundleError(f"{path}: bundle parameters do not fit backend "
                               f"{info.backend!r} ({exc})") from None
         classifier.classes_ = np.array(info.classes)
-        if classifier.preprocessing != info.preprocessing:
+        if preprocessing != info.preprocessing:
             raise BundleError(f"{path}: preprocessing in the manifest ({info.preprocessing}) "
                               f"does not match the backend's ({classifier.preprocessing})")
         try:

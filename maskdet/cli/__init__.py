@@ -15,10 +15,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from ..errors import MaskdetError
+import cv2
+
+from ..errors import MaskdetError, opencv_reason
+from ..images import DEFAULT_MAX_PIXELS, pixel_limit
 from ..versions import MASKDET_VERSION
 from . import analyze, classify, detect, evaluate, evaluate_tracking, models, train, video
-from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
+from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, positive_number
 
 #: The command modules, in the order ``maskdet --help`` lists them.
 COMMANDS = (train, classify, detect, evaluate, evaluate_tracking, analyze, video, models)
@@ -31,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="no progress bars or information messages")
     common.add_argument("--json", action="store_true",
                         help="machine-readable output on stdout (JSON)")
+    common.add_argument("--max-megapixels", type=positive_number, metavar="MP",
+                        default=DEFAULT_MAX_PIXELS / 1e6,
+                        help="refuse images of more pixels than this, from their header, "
+                             f"before decoding (default {DEFAULT_MAX_PIXELS / 1e6:g})")
     parser = argparse.ArgumentParser(
         prog="maskdet", description="Detect whether people in photos wear face masks.")
     parser.add_argument("--version", action="version", version=f"maskdet {MASKDET_VERSION}")
@@ -59,19 +66,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.quiet)
     try:
-        return args.func(args)
+        megapixels = getattr(args, "max_megapixels", DEFAULT_MAX_PIXELS / 1e6)
+        with pixel_limit(max(1, round(megapixels * 1e6))):
+            return args.func(args)
     except UsageError as exc:
         print(f"maskdet {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (MaskdetError, ValueError) as exc:  # ValueError: invalid hyper-parameters and such
-        print(f"maskdet: error: {exc}", file=sys.stderr)
+        print(f"maskdet: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # `maskdet ... | head`
+        sys.stderr.close()
+        return EXIT_OK
+    except (OSError, MemoryError, cv2.error) as exc:
+        # What the library does not turn into a MaskdetError itself (a full disk, memory
+        # running out, an OpenCV check on odd input) still gets one line, not a traceback.
+        print(f"maskdet: error: {_system_error(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("maskdet: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `maskdet ... | head`
-        sys.stderr.close()
-        return EXIT_OK
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return "; ".join(lines) or type(exc).__name__
+
+
+def _system_error(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    if isinstance(exc, cv2.error):
+        return f"OpenCV: {opencv_reason(exc)}"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    return _one_line(exc)
 
 
 __all__ = ["COMMANDS", "build_parser", "main"]

@@ -7,7 +7,15 @@ import argparse
 from ..data import load_dataset
 from ..faces import create_face_detector
 from ..reports import analyze_dataset, write_dataset_report
-from .options import EXIT_OK, add_face_detector_option, print_json, progress
+from .options import (
+    EXIT_OK,
+    add_face_detector_option,
+    number_in,
+    output_folder,
+    print_json,
+    progress,
+    split_fraction,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -22,16 +30,18 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     add_face_detector_option(p, extra=["none"],
                              what="face detector whose detection rate per class is measured "
                                   "(none: no detection)")
-    p.add_argument("--test-size", type=float, default=0.2,
+    p.add_argument("--test-size", type=split_fraction, default=0.2,
                    help="test fraction of the split checked for near-duplicates across "
                         "train and test (default 0.2; 0 skips the check)")
     p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
-    p.add_argument("--near-threshold", type=int, default=None, metavar="BITS",
+    p.add_argument("--near-threshold", type=number_in(0, 64, kind=int), default=None,
+                   metavar="BITS",
                    help="largest perceptual-hash distance of near-duplicates (default 10)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    output_folder(args.out, "--out")
     dataset = load_dataset(args.data)  # a bad path fails before a face detector is set up
     face_detector = (None if args.face_detector == "none"
                      else create_face_detector(args.face_detector))

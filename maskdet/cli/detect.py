@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 from .. import samples
-from ..errors import MaskdetError
 from ..images import write_image
 from ..pipeline import MaskDetector
 from .options import (
@@ -17,6 +16,7 @@ from .options import (
     add_face_detector_option,
     add_face_filter_options,
     add_model_option,
+    output_folder,
     print_json,
     progress,
 )
@@ -43,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.sample:
         raise UsageError("give the photos to look at (PATH...), or --sample")
-    save_dir = _output_folder(args.save_dir) if args.save_dir else None
+    save_dir = output_folder(args.save_dir, "--save-dir") if args.save_dir else None
     mask_detector = MaskDetector(args.model, face_detector=args.face_detector,
                                  min_face=args.min_face, min_face_score=args.min_face_score,
                                  min_confidence=args.min_confidence)
@@ -65,20 +65,6 @@ def run(args: argparse.Namespace) -> int:
     if save_dir and used:
         logger.info("annotated copies of %d photos in %s", len(used), save_dir)
     return inputs.exit_status()
-
-
-def _output_folder(text: str) -> Path:
-    """``--save-dir``, created if needed, checked before any work starts."""
-    folder = Path(text)
-    if folder.exists() and not folder.is_dir():
-        raise MaskdetError(f"--save-dir {folder}: exists and is not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MaskdetError(f"--save-dir {folder}: cannot create it ({exc.strerror})") from None
-    if not os.access(folder, os.W_OK):
-        raise MaskdetError(f"--save-dir {folder}: not writable")
-    return folder
 
 
 def _unique_output(save_dir: Path, path: Path, used: set[str]) -> Path:

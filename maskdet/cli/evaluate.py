@@ -14,6 +14,9 @@ from .options import (
     add_face_detector_option,
     label_map,
     min_confidence,
+    non_negative_int,
+    number_in,
+    output_folder,
     print_json,
     progress,
 )
@@ -27,14 +30,14 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                                    "detection + the model on VOC photos.")
     p.add_argument("model", metavar="MODEL", help=MODEL_ARG_HELP)
     p.add_argument("data", metavar="DATA")
-    p.add_argument("--min-face", type=int, default=0, metavar="PX",
+    p.add_argument("--min-face", type=non_negative_int, default=0, metavar="PX",
                    help="VOC data: leave out faces smaller than PX (--end-to-end: ignore them "
                         "and the detections on them)")
     p.add_argument("--end-to-end", action="store_true",
                    help="VOC data: find the faces in the photos with a face detector and "
                         "classify them, instead of classifying the annotated boxes")
     add_face_detector_option(p, default=None, what="--end-to-end: face detector")
-    p.add_argument("--iou", type=float, default=None, metavar="T",
+    p.add_argument("--iou", type=number_in(0, 1, low_open=True), default=None, metavar="T",
                    help="--end-to-end: overlap (IoU) a detection needs to match a face "
                         "(default 0.5)")
     p.add_argument("--min-confidence", type=min_confidence, default=None, metavar="C",
@@ -54,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
                           ("--min-confidence", args.min_confidence)):
         if value is not None and not args.end_to_end:
             raise MaskdetError(f"{option} applies to --end-to-end evaluation only")
-    if args.iou is not None and not 0 < args.iou <= 1:
-        raise MaskdetError(f"--iou must be in (0, 1], got {args.iou}")
     if args.end_to_end and args.report:
         raise MaskdetError("--report is not available with --end-to-end")
+    if args.report:
+        output_folder(args.report, "--report")
     result = evaluate_model(
         args.model, args.data, min_face=args.min_face, label_map=label_map(args.map),
         held_out=args.held_out, end_to_end=args.end_to_end,

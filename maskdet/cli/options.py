@@ -6,14 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from ..errors import ImageReadError, MaskdetError
+from ..errors import ImageReadError, MaskdetError, OutputLocationError
 from ..faces import ALIASES, available_detectors
 from ..files import to_jsonable
 from ..images import list_image_files, read_image
@@ -60,21 +62,92 @@ def label_map(items: Sequence[str] | None) -> dict[str, str | None]:
 
 
 def min_confidence(text: str) -> float | dict[str, float]:
-    """``--min-confidence``: ``C`` for every label, or ``LABEL=C[,LABEL=C]``."""
+    """``--min-confidence``: ``C`` for every label, or ``LABEL=C[,LABEL=C]``; each C in
+    [0, 1], checked while parsing (a usage error before anything loads)."""
     try:
         if "=" not in text:
-            return float(text)
-        return {k: float(v) for k, v in key_values(text.split(","), "--min-confidence").items()}
+            values = {"": float(text)}
+        else:
+            values = {k: float(v)
+                      for k, v in key_values(text.split(","), "--min-confidence").items()}
     except (ValueError, MaskdetError):
         raise argparse.ArgumentTypeError(
             f"must be a number or LABEL=NUMBER[,LABEL=NUMBER], got {text!r}") from None
+    for label, value in values.items():
+        if not 0.0 <= value <= 1.0:  # also refuses nan
+            where = f" for {label}" if label else ""
+            raise argparse.ArgumentTypeError(
+                f"must be in the range [0, 1]{where}, got {value:g}")
+    return values[""] if "=" not in text else values
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def number_in(low: float, high: float = math.inf, kind: Callable[[str], Any] = float,
+              low_open: bool = False, high_open: bool = False) -> Callable[[str], Any]:
+    """An argparse type: a ``kind`` (int or float) in the given range, else a usage error
+    naming the range as scikit-learn does (``[0, 1)``, ``[1, inf)``)."""
+    left, right = "(" if low_open else "[", ")" if high_open or high == math.inf else "]"
+    allowed = f"in the range {left}{low:g}, {high:g}{right}"
+    what = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what} {allowed}, got {text!r}") from None
+        inside = (low < value if low_open else low <= value) and (
+            value < high if high_open else value <= high)
+        if not inside:  # nan is never inside
+            raise argparse.ArgumentTypeError(f"must be {what} {allowed}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+positive_int = number_in(1, kind=int)
+non_negative_int = number_in(0, kind=int)
+fraction = number_in(0, 1)  # a probability or score
+split_fraction = number_in(0, 1, high_open=True)  # a part held out: 1 would leave nothing
+positive_number = number_in(0, low_open=True)
+non_negative_number = number_in(0)
+
+
+# -- output locations, checked before any work starts --------------------------------------
+def output_folder(text: str, option: str) -> Path:
+    """A folder to write into, created if needed: one line naming ``option`` when it is a
+    file, cannot be created or is not writable."""
+    folder = Path(text)
+    if folder.exists() and not folder.is_dir():
+        raise OutputLocationError(f"{option} {folder}: exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputLocationError(
+            f"{option} {folder}: cannot create it ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK):
+        raise OutputLocationError(f"{option} {folder}: not writable")
+    return folder
+
+
+def output_file(text: str, option: str, make_folder: bool = False) -> Path:
+    """A file to write: not a folder; its folder must exist (or, with ``make_folder``, is
+    created) and be writable."""
+    path = Path(text)
+    folder = path.parent
+    if path.is_dir():
+        raise OutputLocationError(f"{option} {path}: is a folder, not a file")
+    if make_folder:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputLocationError(f"{option} {path}: cannot create its folder {folder} "
+                                      f"({exc.strerror or exc})") from None
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise OutputLocationError(f"{option} {path}: its folder {folder} {what}")
+    if not os.access(folder, os.W_OK):
+        raise OutputLocationError(f"{option} {path}: its folder {folder} is not writable")
+    return path
 
 
 # -- options several commands have ---------------------------------------------------------------
@@ -95,9 +168,9 @@ def add_face_detector_option(parser: argparse.ArgumentParser, default: str | Non
 def add_face_filter_options(parser: argparse.ArgumentParser, what: str = "drop faces") -> None:
     """``--min-face``, ``--min-face-score`` and ``--min-confidence``, as detect and video
     apply them."""
-    parser.add_argument("--min-face", type=int, default=0, metavar="PX",
+    parser.add_argument("--min-face", type=non_negative_int, default=0, metavar="PX",
                         help="ignore faces smaller than PX")
-    parser.add_argument("--min-face-score", type=float, default=0.0, metavar="S",
+    parser.add_argument("--min-face-score", type=fraction, default=0.0, metavar="S",
                         help="ignore faces with a face-detector score below S")
     parser.add_argument("--min-confidence", type=min_confidence, default=None, metavar="C",
                         help=MIN_CONFIDENCE_HELP.replace("drop faces", what))

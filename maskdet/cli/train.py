@@ -8,7 +8,18 @@ from ..evaluation import format_metrics
 from ..faces import create_face_detector
 from ..reports import write_classifier_report
 from ..training import train
-from .options import EXIT_OK, key_values, label_map, parse_value, print_json, progress
+from .options import (
+    EXIT_OK,
+    key_values,
+    label_map,
+    non_negative_int,
+    output_file,
+    output_folder,
+    parse_value,
+    print_json,
+    progress,
+    split_fraction,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -20,12 +31,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--out", "-o", required=True, metavar="MODEL", help="model bundle to write")
     p.add_argument("--param", "-p", action="append", metavar="KEY=VALUE",
                    help="backend hyper-parameter, e.g. -p C=10 -p kernel=linear")
-    p.add_argument("--test-size", type=float, default=0.2,
+    p.add_argument("--test-size", type=split_fraction, default=0.2,
                    help="fraction held out for testing (default 0.2; 0 trains on all)")
-    p.add_argument("--validation-size", type=float, default=0.0,
+    p.add_argument("--validation-size", type=split_fraction, default=0.0,
                    help="fraction held out for validation (backends that use it)")
     p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
-    p.add_argument("--min-face", type=int, default=0, metavar="PX",
+    p.add_argument("--min-face", type=non_negative_int, default=0, metavar="PX",
                    help="VOC data: leave out faces smaller than PX")
     p.add_argument("--map", action="append", metavar="FROM=TO",
                    help="rename a class (FROM= drops it), e.g. mask_weared_incorrect=with_mask")
@@ -45,6 +56,10 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 def run(args: argparse.Namespace) -> int:
     params = {k: parse_value(v) for k, v in key_values(args.param, "--param").items()}
+    # Where the results go is checked before minutes of training, not after.
+    output_file(args.out, "--out", make_folder=True)
+    if args.report:
+        output_folder(args.report, "--report")
     detector = create_face_detector(args.detect_faces) if args.detect_faces else None
     framing = create_face_detector(args.frame_faces) if args.frame_faces else None
     result = train(

@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import tempfile
-from pathlib import Path
 
 from tqdm.auto import tqdm
 
@@ -29,7 +28,13 @@ from .options import (
     add_face_detector_option,
     add_face_filter_options,
     add_model_option,
+    non_negative_int,
+    non_negative_number,
+    number_in,
+    output_file,
+    output_folder,
     positive_int,
+    positive_number,
     print_json,
     progress,
 )
@@ -50,12 +55,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     add_face_detector_option(p)
     p.add_argument("--output", "-o", metavar="FILE",
                    help="write the annotated video here (.mp4, .avi, .mkv, .mov)")
-    p.add_argument("--output-fps", type=float, metavar="FPS",
+    p.add_argument("--output-fps", type=positive_number, metavar="FPS",
                    help="frame rate of the output video (default: the source's, else 25)")
     p.add_argument("--show", action="store_true", help="show the annotated video in a window")
     p.add_argument("--every", type=positive_int, default=2, metavar="N",
                    help="run the face detector every N frames, tracking in between (default 2)")
-    p.add_argument("--detect-scale", type=float, default=1.0, metavar="S",
+    p.add_argument("--detect-scale", type=number_in(0.05, 4), default=1.0, metavar="S",
                    help="detect faces on the frame resized by S (e.g. 0.5: faster, misses "
                         "small faces; default 1)")
     p.add_argument("--tracker", default=DEFAULT_TRACKER, choices=available_trackers(),
@@ -67,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--on-violation", metavar="CMD",
                    help="run CMD (shell) once per face unmasked for --alert-after seconds; "
                         "{track}, {label}, {snapshot}, {duration}, {time}, {frame} are filled in")
-    p.add_argument("--alert-after", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--alert-after", type=non_negative_number, default=None, metavar="SECONDS",
                    help=f"seconds a face must stay unmasked before an alert (default "
                         f"{DEFAULT_ALERT_AFTER:g})")
     p.add_argument("--snapshot-dir", metavar="DIR",
@@ -75,7 +80,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--live", action=argparse.BooleanOptionalAction, default=None,
                    help="read as a live source (newest frame only, reconnects) or not; "
                         "default: cameras and URLs are live, files are not")
-    p.add_argument("--max-reconnects", type=int, default=5, metavar="N",
+    p.add_argument("--max-reconnects", type=non_negative_int, default=5, metavar="N",
                    help="attempts to reopen a lost live source (default 5)")
     p.set_defaults(func=run)
 
@@ -84,9 +89,14 @@ def run(args: argparse.Namespace) -> int:
     # FFmpeg's own log lines ("moov atom not found", "Connection refused") would come on top
     # of maskdet's one-line errors: quiet it, unless the user set the level.
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    if args.snapshot_dir and Path(args.snapshot_dir).exists() \
-            and not Path(args.snapshot_dir).is_dir():
-        raise MaskdetError(f"--snapshot-dir {args.snapshot_dir}: exists and is not a folder")
+    # Every place to write is checked (and a folder made) before the model loads.
+    if args.snapshot_dir:
+        output_folder(args.snapshot_dir, "--snapshot-dir")
+    if args.csv:
+        output_file(args.csv, "--csv")
+    writer = None
+    if args.output:
+        writer = VideoWriter(output_file(args.output, "--output"), fps=args.output_fps or 25.0)
     clf = load_model(args.model)
     display = _display(args)
     with contextlib.ExitStack() as cleanup, stop_on_signals() as stop:
@@ -102,20 +112,26 @@ def run(args: argparse.Namespace) -> int:
             on_violation=alert_command, snapshot_dir=snapshot_dir, csv_log=args.csv,
             live=args.live, max_reconnects=args.max_reconnects, stop=stop)
         cleanup.callback(frames.close)
-        writer = None
-        if args.output:
-            writer = VideoWriter(args.output, fps=args.output_fps or frames.source.fps or 25.0)
+        if writer is not None and not args.output_fps:
+            writer.fps = frames.source.fps or 25.0
         if display is not None:
             cleanup.callback(display.close)
         try:
             _process(args, frames, writer, display)
+        except Exception as exc:  # the summary must not say "done" after it
+            frames.summary.error = frames.summary.error or (
+                str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise
         finally:
             written = writer.close() if writer is not None else None
             lines = frames.summary.lines()
             if written is not None:
                 lines.append(f"wrote {written} ({writer.frames} frames)")
+            if args.json:  # stdout holds nothing but JSON: the summary is its last line
+                print_json({"summary": {**frames.summary.to_dict(),
+                                        "written": None if written is None else str(written)}})
             for line in lines:
-                if args.json:  # stdout holds nothing but JSON
+                if args.json:
                     logger.info("%s", line)
                 else:
                     print(line)

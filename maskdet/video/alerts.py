@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..draw import annotate
+from ..errors import MaskdetError, OutputLocationError
 from ..images import write_image
 from .tracking import FaceTracker, Track
 
@@ -60,13 +61,21 @@ class ViolationMonitor:
         after: seconds a track must stay unmasked (smoothed label) before it alerts.
         callback: called with each alert; its exceptions are logged, not raised, so that a
             failing alert handler does not stop the video.
-        snapshot_dir: folder for snapshot images (created if needed), or None for none.
+        snapshot_dir: folder for snapshot images (created if needed), or None for none. A
+            snapshot that cannot be written is a warning; the alert still fires.
+
+    Raises:
+        OutputLocationError: ``snapshot_dir`` is a file.
     """
 
     def __init__(self, after: float = 3.0, callback: Callable[[Alert], Any] | None = None,
                  snapshot_dir: str | os.PathLike | None = None) -> None:
         self.after = after
         self.callback = callback
+        if snapshot_dir is not None and Path(snapshot_dir).exists() \
+                and not Path(snapshot_dir).is_dir():
+            raise OutputLocationError(f"{snapshot_dir}: snapshot folder exists and is not a "
+                                      "folder")
         self.snapshot_dir = snapshot_dir
         self.fired = 0
 
@@ -97,12 +106,13 @@ class ViolationMonitor:
         if self.snapshot_dir is None:
             return None
         folder = Path(self.snapshot_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"track-{track.track_id}-frame-{frame}.jpg"
         try:
+            folder.mkdir(parents=True, exist_ok=True)
             write_image(path, annotate(image, FaceTracker.to_detections([track])))
-        except OSError as exc:
-            logger.warning("%s: cannot write the snapshot (%s)", path, exc)
+        except (OSError, MaskdetError) as exc:  # a full disk must not end the video
+            logger.warning("%s: cannot write the snapshot (%s)", path,
+                           getattr(exc, "strerror", None) or exc)
             return None
         return path
 

@@ -29,7 +29,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import MaskdetError
+from ..errors import MaskdetError, opencv_reason
 from ..files import AtomicFile
 
 logger = logging.getLogger(__name__)
@@ -137,9 +137,15 @@ class VideoSource:
             and a live source to be lost.
         capture_factory: opens the target (an int or a str) and returns an object with
             ``cv2.VideoCapture``'s ``isOpened``, ``read``, ``get`` and ``release``.
+        clock: seconds, for the times of live frames (default ``time.monotonic``).
+        wait: waits out a reconnect delay, ``wait(seconds) -> bool``, True when the source
+            is being closed meanwhile (default: a sleep that :meth:`close` cuts short). With
+            ``clock``, a test's fake clock (as camera watchdog tests do).
 
     Attributes (updated while reading): ``frames_read``, ``dropped``, ``unreadable``,
-    ``reconnects`` (successful), ``reconnect_attempts``.
+    ``reconnects`` (successful), ``reconnect_attempts``; ``frame_count``, the frames a file
+    declares (None when unknown), and ``ended_early``, True once a file has ended before
+    its declared length (truncated, or damaged at the end).
 
     Raises:
         MaskdetError: from :meth:`open`, with one line naming the source, when it cannot be
@@ -160,6 +166,8 @@ class VideoSource:
         max_reconnect_delay: float = 8.0,
         max_unreadable: int = 25,
         capture_factory: Callable[[int | str], Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], bool] | None = None,
     ) -> None:
         self.source = source
         self.kind, self.target = parse_source(source)
@@ -170,6 +178,7 @@ class VideoSource:
         self.max_reconnect_delay = max_reconnect_delay
         self.max_unreadable = max_unreadable
         self.capture_factory = capture_factory or open_capture
+        self.clock = clock
         self.frames_read = 0
         self.dropped = 0
         self.unreadable = 0
@@ -179,12 +188,14 @@ class VideoSource:
         self.fps: float | None = None
         self.size: tuple[int, int] | None = None
         self.frame_count: int | None = None
+        self.ended_early = False
         self._cap: Any = None
         self._thread: threading.Thread | None = None
         self._cond = threading.Condition()
         self._latest: SourceFrame | None = None
         self._finished = False
         self._closing = threading.Event()
+        self._wait = wait or self._closing.wait
         self._warned_unreadable = False
         self._outage_attempts = 0  # reconnect attempts since the last good frame
 
@@ -263,6 +274,7 @@ class VideoSource:
             if not ok:
                 failures += 1
                 if failures > self.max_unreadable:
+                    self._check_length(index)
                     break
                 continue
             frame = _as_frame(image)
@@ -280,9 +292,17 @@ class VideoSource:
             yield SourceFrame(index, t, frame)
             index += 1
 
+    def _check_length(self, frames: int) -> None:
+        """The reads failed for good: the file ended. Short of its declared length, it was
+        cut off or damaged (a truncated MJPG .avi reads half and then fails)."""
+        if self.frame_count is not None and frames < self.frame_count:
+            self.ended_early = True
+            logger.warning("%s: the file ended after frame %d of the %d it declares "
+                           "(truncated or damaged)", self.name, frames, self.frame_count)
+
     def _live_frames(self, stop: threading.Event | None) -> Iterator[SourceFrame]:
         if self._thread is None:
-            self._t0 = time.monotonic()
+            self._t0 = self.clock()
             self._thread = threading.Thread(target=self._capture, name="maskdet-capture",
                                             daemon=True)
             self._thread.start()
@@ -324,7 +344,7 @@ class VideoSource:
                     seq += failures
                     failures = 0
                 self._outage_attempts = 0
-                stamp = time.monotonic() - self._t0
+                stamp = self.clock() - self._t0
                 with self._cond:
                     if self._latest is not None:
                         self.dropped += 1
@@ -353,7 +373,7 @@ class VideoSource:
             delay = min(self.max_reconnect_delay, self.reconnect_delay * 2 ** (attempt - 1))
             logger.warning("%s: stream lost; reconnecting in %.1f s (attempt %d of %d)",
                            self.name, delay, attempt, self.max_reconnects)
-            if self._closing.wait(delay):
+            if self._wait(delay) or self._closing.is_set():
                 return False
             self.reconnect_attempts += 1
             self._cap.release()
@@ -510,7 +530,7 @@ class Display:
             if self._opened and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
                 return False
         except cv2.error as exc:
-            raise MaskdetError(f"cannot show video: {exc.err or exc}") from None
+            raise MaskdetError(f"cannot show video: {opencv_reason(exc)}") from None
         self._opened = True
         return key not in (ord("q"), 27)
 

@@ -128,6 +128,11 @@ class StreamSummary:
     stopped: bool = False
     """True when the run was stopped (signal, ``close``, window closed) before the end."""
     error: str | None = None
+    """What ended the run, when something went wrong (then it did not get to the end)."""
+    frames_expected: int | None = None
+    """The frames a file source declares (None: unknown, or a live source)."""
+    ended_early: bool = False
+    """True when a file ended before its declared length (truncated or damaged)."""
 
     @property
     def fps(self) -> float:
@@ -141,7 +146,15 @@ class StreamSummary:
 
     def lines(self) -> list[str]:
         """The summary as a few lines of text."""
-        how = "stopped early" if self.stopped else "done"
+        if self.error:
+            how = "failed"
+        elif self.stopped:
+            how = "stopped early"
+        elif self.ended_early:
+            how = (f"ended early (the file declares {self.frames_expected} frames; "
+                   f"{self.frames_read} could be read)")
+        else:
+            how = "done"
         out = [f"{self.source}: {how}; processed {self.processed} frames in "
                f"{self.seconds:.1f} s ({self.fps:.1f} fps); dropped {self.dropped}, "
                f"unreadable {self.unreadable}, reconnects {self.reconnects}"]
@@ -367,6 +380,7 @@ class MaskStream:
         s, src = self.summary, self.source
         s.frames_read, s.dropped, s.unreadable = src.frames_read, src.dropped, src.unreadable
         s.reconnects, s.reconnect_attempts = src.reconnects, src.reconnect_attempts
+        s.frames_expected, s.ended_early = src.frame_count, src.ended_early
         s.seconds = time.perf_counter() - start
         s.compliance_rate = self.stats.overall_rate
         s.alerts = self.monitor.fired if self.monitor else 0

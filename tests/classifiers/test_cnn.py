@@ -265,3 +265,40 @@ def test_missing_tensorflow_is_a_clear_error_only_when_training():
                          check=True).stdout.splitlines()
     assert len(json.loads(out[0].replace("'", '"'))) == 2  # the bundled cnn runs without it
     assert "needs TensorFlow" in out[1] and "pip install 'maskdet[train]'" in out[1]
+
+
+def test_training_twice_gives_the_same_weights(synthetic_faces):
+    """Issue 19: the same data, parameters and seed give the same model. With augmentation
+    (random layers run by tf.data) and a validation part, the sources of run-to-run change."""
+    images, labels = synthetic_faces
+    params = {**TINY, "epochs": 2, "augment": True, "validation_fraction": 0.2,
+              "random_state": 7}
+    first, second = (cnn.CnnClassifier(**params).fit(images, labels) for _ in range(2))
+    a, b = first.model_.get_weights(), second.model_.get_weights()
+    assert len(a) == len(b) > 10
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert first.history_["loss"] == second.history_["loss"]
+    np.testing.assert_array_equal(first.predict_proba(images[:8]),
+                                  second.predict_proba(images[:8]))
+    other = cnn.CnnClassifier(**{**params, "random_state": 8}).fit(images, labels)
+    assert not all(np.array_equal(x, y) for x, y in zip(a, other.model_.get_weights()))
+
+
+@pytest.mark.parametrize("param, value, allowed", [
+    ("batch_size", 0, "an int in the range [1, 8192]"),
+    ("epochs", 0, "an int in the range [1, inf) or None"),
+    ("epochs", "abc", "an int in the range [1, inf) or None"),
+    ("image_size", 8, "an int in the range [16, 512] or None"),
+    ("validation_fraction", 1.0, "a float in the range [0.0, 1.0)"),
+    ("patience", -1, "an int in the range [0, inf)"),
+    ("learning_rate", 0, "a float in the range (0.0, 1.0] or None"),
+    ("threads", 0, "an int in the range [1, inf) or None"),
+    ("deterministic", "yes", "an instance of 'bool' or an instance of 'numpy.bool'"),
+])
+def test_parameters_are_checked_before_training(synthetic_faces, param, value, allowed):
+    images, labels = synthetic_faces
+    with pytest.raises(ValueError) as info:
+        cnn.CnnClassifier(**{**TINY, param: value}).fit(images[:8], labels[:8])
+    assert str(info.value).startswith(f"The '{param}' parameter of CnnClassifier must be ")
+    assert allowed in str(info.value) and "\n" not in str(info.value)

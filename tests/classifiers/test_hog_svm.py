@@ -73,3 +73,19 @@ def test_hog_features_parallel_matches_serial():
     parallel = hog_features(images, n_jobs=2)
     np.testing.assert_allclose(serial, parallel)
     assert hog_features(images[:0]).shape == (0, serial.shape[1])
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"image_size": 4}, "The 'image_size' parameter of HogSvmClassifier must be an int in the "
+                        "range [8, 1024]. Got 4 instead."),
+    ({"gamma": -1.0}, "The 'gamma' parameter of HogSvmClassifier must be a str among"),
+    ({"pca_components": 0}, "The 'pca_components' parameter of HogSvmClassifier must be an int "
+                            "in the range [1, inf) or None. Got 0 instead."),
+    ({"image_size": 16, "pixels_per_cell": 12}, "pixels_per_cell x cells_per_block (24) must "
+                                                "be at most image_size (16)"),
+])
+def test_bad_parameters_name_the_parameter_and_its_range(synthetic_faces, params, message):
+    images, labels = synthetic_faces
+    with pytest.raises(ValueError) as info:
+        HogSvmClassifier(**params).fit(images[:12], labels[:12])
+    assert message in str(info.value)

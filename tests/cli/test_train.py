@@ -111,3 +111,54 @@ def test_train_frame_faces_and_evaluate_frames_the_same_way(tmp_path, capsys, mo
               "--frame-faces", "marker", "--detect-faces", "marker"])
     assert info.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+# -- issue 19: bad hyper-parameters and output places, before any image is read --------------
+@pytest.mark.parametrize("backend, param, message", [
+    ("cnn", "batch_size=0", "The 'batch_size' parameter of CnnClassifier must be an int in the "
+                            "range [1, 8192]. Got 0 instead."),
+    ("cnn", "epochs=0", "The 'epochs' parameter of CnnClassifier must be an int in the range "
+                        "[1, inf) or None. Got 0 instead."),
+    ("cnn", "epochs=abc", "The 'epochs' parameter of CnnClassifier must be an int in the range "
+                          "[1, inf) or None. Got 'abc' instead."),
+    ("cnn", "validation_fraction=1", "The 'validation_fraction' parameter of CnnClassifier "
+                                     "must be a float in the range [0.0, 1.0). Got 1 instead."),
+    ("cnn", "learning_rate=-0.1", "'learning_rate' parameter of CnnClassifier must be"),
+    ("hog-svm", "C=0", "The 'C' parameter of HogSvmClassifier must be a float in the range "
+                       "(0.0, inf). Got 0 instead."),
+    ("hog-svm", "kernel=poly", "The 'kernel' parameter of HogSvmClassifier must be a str among"),
+    ("hog-svm", "calibration_cv=1", "'calibration_cv' parameter of HogSvmClassifier must be an "
+                                    "int in the range [2, inf)"),
+])
+def test_bad_hyper_parameters_are_one_line_before_reading_data(tmp_path, class_folders, capsys,
+                                                               monkeypatch, backend, param,
+                                                               message):
+    if backend == "cnn":
+        pytest.importorskip("tensorflow")
+    read = []
+    monkeypatch.setattr("maskdet.training.load_datasets", lambda *a: read.append(a))
+    code, out, err = run_cli(capsys, "train", class_folders, "--out", tmp_path / "m.maskdet",
+                             "--backend", backend, "-p", param)
+    assert code == 1 and out == "" and read == []
+    assert len(err.splitlines()) == 1 and err.startswith("maskdet: error: ")
+    assert message in err
+    assert not (tmp_path / "m.maskdet").exists()  # no untrained model saved
+
+
+@pytest.mark.parametrize("option, make, message", [
+    ("--out", lambda tmp: tmp, "is a folder, not a file"),
+    ("--out", lambda tmp: (tmp / "f").write_text("x") and tmp / "f" / "m.maskdet",
+     "cannot create its folder"),
+    ("--report", lambda tmp: (tmp / "r").write_text("x") and tmp / "r",
+     "exists and is not a folder"),
+])
+def test_output_places_are_checked_before_training(tmp_path, class_folders, capsys, monkeypatch,
+                                                   option, make, message):
+    read = []
+    monkeypatch.setattr("maskdet.training.load_datasets", lambda *a: read.append(a))
+    target = make(tmp_path)
+    argv = ["train", class_folders, "--out", tmp_path / "m.maskdet", option, target]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 1 and read == []
+    assert err == f"maskdet: error: {option} {target}: {message}" + err.split(message, 1)[1]
+    assert len(err.splitlines()) == 1

@@ -135,6 +135,30 @@ def test_yunet_scale_for(yunet):
     assert yunet.scale_for(100, 100) == 2.0  # at most max_upscale
 
 
+def test_yunet_shrinks_large_photos_to_max_side(yunet):
+    assert yunet.max_side == 2048
+    assert yunet.scale_for(4000, 6000) == pytest.approx(2048 / 6000)  # a 24 MP photo
+    assert yunet.scale_for(12000, 12000) == pytest.approx(2048 / 12000)
+    assert yunet.scale_for(2048, 1000) == 1.0
+
+
+@pytest.mark.shared
+def test_yunet_finds_faces_of_a_large_photo_in_its_own_pixels(yunet_model, scenes_dir):
+    """A photo enlarged 8 times (above max_side) gives the boxes of the photo, enlarged."""
+    import cv2
+
+    photo = read_image(scenes_dir / "images" / "maksssksksss1.png")
+    h, w = photo.shape[:2]
+    yunet = YuNetDetector(yunet_model, upscale_to=0)
+    small = yunet.detect(photo)
+    big = yunet.detect(cv2.resize(photo, (w * 8, h * 8), interpolation=cv2.INTER_LINEAR))
+    assert max(h, w) * 8 > yunet.max_side and len(small) >= 3
+    assert big.boxes[:, :2].max() > 8 * 0.5 * w / 2  # in the large photo's pixels
+    # The faces of the photo are found at 8 times their place (all but one, a 20 px face).
+    matched = [max(iou(box * 8, other) for other in big.boxes) > 0.6 for box in small.boxes]
+    assert sum(matched) >= len(small) - 1
+
+
 def test_yunet_scale_for_disabled(yunet_model):
     detector = YuNetDetector(yunet_model, upscale_to=0)
     assert detector.scale_for(100, 200) == 1.0

@@ -194,8 +194,8 @@ def test_without_a_model_the_bundled_default_is_used(static_video, trained_model
     (tmp_path / "hog-svm.maskdet").write_bytes(trained_model.read_bytes())
     code, out, err = run_cli(capsys, "video", static_video, "--json", "--every", "1")
     assert code == 0, err
-    lines = [json.loads(line) for line in out.splitlines()]
-    assert len(lines) == 20
+    *lines, summary = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 20 and summary["summary"]["processed"] == 20
     assert all([f["label"] for f in d["faces"]] == ["with_mask", "without_mask"]
                for d in lines)
 

@@ -71,11 +71,11 @@ def test_the_operating_point_leaves_out_uncertain_tracks(static_video, trained_m
     code, out, err = run_cli(capsys, "video", static_video, "--model", strict, "--json")
     assert code == 0, err
     assert all([f["label"] for f in json.loads(line)["faces"]] == ["with_mask"]
-               for line in out.splitlines())
+               for line in out.splitlines()[:-1])  # the last line is the summary
     code, out, err = run_cli(capsys, "video", static_video, "--model", strict, "--json",
                              "--min-confidence", "0")
     assert all([f["label"] for f in json.loads(line)["faces"]] == ["with_mask", "without_mask"]
-               for line in out.splitlines())
+               for line in out.splitlines()[:-1])
     code, out, err = run_cli(capsys, "video", static_video, "--model", strict,
                              "--min-confidence", "unmasked=0.5")
     assert code == 1 and out == ""
