@@ -29,6 +29,7 @@ LAYERS: list[set[str]] = [
     {"evaluation"},
     {"training"},
     {"video", "reports"},
+    {"serve"},
     {"cli"},
 ]
 
@@ -42,7 +43,9 @@ PACKAGE_LAYERS: dict[str, list[set[str]]] = {
     "video": [{"io", "tracking"}, {"compliance"}, {"alerts"}, {"streaming"}],
     "reports": [{"html", "analysis"}, {"dataset", "model"}],
     "cli": [{"options"}, {"train", "classify", "detect", "evaluate", "analyze", "models",
-                          "video"}],
+                          "video", "serve"}],
+    "serve": [{"config"}, {"storage", "pictures", "metrics", "photos"}, {"sinks"},
+              {"cameras", "webcam"}, {"app"}, {"server"}],
 }
 
 
@@ -210,6 +213,8 @@ SUBPACKAGE_API = {
     "maskdet.reports": {"analyze_dataset", "write_dataset_report", "write_model_report",
                         "write_classifier_report"},
     "maskdet.cli": {"main", "build_parser"},
+    "maskdet.serve": {"create_app", "load_config", "ServeConfig", "CameraConfig",
+                      "ConfigError", "run"},
 }
 
 

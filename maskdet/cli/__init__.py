@@ -5,6 +5,7 @@ One module per command, its options beside the code that uses them: ``train``, `
 ``upgrade``, ``export``); ``options`` holds what they share. User errors (missing files, bad
 images, wrong model files) print one line on stderr and exit with status 1, without a
 traceback; usage errors exit with 2; ``--json`` output on stdout holds nothing but JSON.
+``serve`` (the service) imports its extra's libraries only when it runs.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from collections.abc import Sequence
 
 from ..errors import MaskdetError
 from ..versions import MASKDET_VERSION
-from . import analyze, classify, detect, evaluate, models, train, video
+from . import analyze, classify, detect, evaluate, models, serve, train, video
 from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 
 #: The command modules, in the order ``maskdet --help`` lists them.
-COMMANDS = (train, classify, detect, evaluate, analyze, video, models)
+COMMANDS = (train, classify, detect, evaluate, analyze, video, models, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
