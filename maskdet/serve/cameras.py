@@ -14,6 +14,7 @@ holds only its own thread: the API, the other cameras and the watchdog go on.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -68,7 +69,7 @@ class RollingCompliance:
         start = now - bins * step
         sums = [[0, 0] for _ in range(bins)]
         for second, c, v in self._seconds:
-            i = int((second - start) // step)
+            i = math.ceil((second - start) / step) - 1  # bins (a, b], as rate()'s window
             if 0 <= i < bins:
                 sums[i][0] += c
                 sums[i][1] += v
