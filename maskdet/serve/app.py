@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field
 from starlette.websockets import WebSocketDisconnect
 
 from ..errors import MaskdetError
+from ..faces import create_face_detector
 from ..pretrained import load_model
 from ..versions import MASKDET_VERSION
 from .cameras import CameraManager, CameraWorker
@@ -78,7 +79,14 @@ class Service:
         workers = config.photo_workers or os.cpu_count() or 1
         self.photos = PhotoDetector(self.classifier, config.face_detector,
                                     config.min_confidence, workers, config.max_pixels)
-        self.pictures = Pictures(config.blur_faces, config.blur_method, config.stats_only)
+        # Every face YuNet finds in a camera's frame is hidden, sure or not: a lower score
+        # than detection's own, so that a face is rather hidden once too often than shown.
+        finder = (create_face_detector(config.face_detector,
+                                       **({"score_threshold": 0.5}
+                                          if config.face_detector in ("yunet", "auto") else {}))
+                  if config.blur_faces and not config.stats_only else None)
+        self.pictures = Pictures(config.blur_faces, config.blur_method, config.stats_only,
+                                 finder)
         self.events = EventLog(config.max_events)
         self.metrics = ServiceMetrics(MASKDET_VERSION, {
             "model": str(config.model or "default"), "backend": self.classifier.backend_name,
@@ -286,8 +294,10 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
 
         def work() -> tuple[Any, Any]:
             image = service.photos.decode(data, name)
-            faces = service.photos.detect(image, floors)
-            return faces, (service.pictures.render_jpeg(image, faces) if annotate else None)
+            faces, found = service.photos.detect(image, floors)
+            if not annotate:
+                return faces, None
+            return faces, service.pictures.render_jpeg(image, faces, found=found)
 
         try:
             faces, jpeg = await anyio.to_thread.run_sync(work, limiter=service.limiter)

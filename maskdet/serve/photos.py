@@ -148,14 +148,15 @@ class PhotoDetector:
                                 f"than the {self.max_pixels / 1e6:g} MP this service decodes")
         return image
 
-    def detect(self, image: np.ndarray,
-               min_confidence: float | Mapping[str, float] | None = None) -> Detections:
-        """The faces of a decoded photo (``min_confidence``: this request's floor)."""
+    def detect(self, image: np.ndarray, min_confidence: float | Mapping[str, float] | None = None
+               ) -> tuple[Detections, Detections]:
+        """The faces of a decoded photo (``min_confidence``: this request's floor), and
+        every face found, sure or not (the faces a picture of it must hide)."""
         detector = self._pool.get()
         try:
+            found = detector.classify(image, detector.find_faces(image))
             if min_confidence is None:
-                return detector.detect(image)
-            return keep_confident(detector.classify(image, detector.find_faces(image)),
-                                  min_confidence)
+                return detector.keep_confident(found), found
+            return keep_confident(found, min_confidence), found
         finally:
             self._pool.put(detector)

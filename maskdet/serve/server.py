@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from ..errors import MaskdetError
 from .app import create_app
 from .config import ServeConfig
 
@@ -16,7 +17,7 @@ def run(config: ServeConfig) -> None:
 
     Raises:
         ConfigError: listening beyond loopback without an API token.
-        MaskdetError: the model cannot be loaded.
+        MaskdetError: the model cannot be loaded, or the address cannot be listened on.
     """
     import uvicorn
 
@@ -27,4 +28,9 @@ def run(config: ServeConfig) -> None:
     server = uvicorn.Server(uvicorn.Config(
         app, host=config.host, port=config.port, timeout_graceful_shutdown=3,
         log_level="info", server_header=False))
-    server.run()
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn's start-up failure (it logged why): one line more
+        if exc.code in (0, None):
+            raise
+        raise MaskdetError(f"cannot serve on {config.host}:{config.port} (see above)") from None

@@ -65,10 +65,12 @@ def test_annotate_returns_the_annotated_jpeg(client, street):
     assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
     picture = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
     original = maskdet.read_image(maskdet.samples.path("street"))
-    faces = maskdet.MaskDetector("hog-svm").detect(original)
-    assert picture.shape == original.shape and len(faces) == 5
+    detector = maskdet.MaskDetector("hog-svm")
+    faces = detector.detect(original)
+    found = detector.find_faces(original)  # every face is hidden, sure or not
+    assert picture.shape == original.shape and len(faces) == 5 and len(found) >= 5
     # the photo with its faces pixelated, then labelled, as JPEG (quality 80)
-    drawn = annotate(blur_faces(original, faces), faces)
+    drawn = annotate(blur_faces(original, found), faces)
     expected = cv2.imdecode(cv2.imencode(".jpg", drawn, [cv2.IMWRITE_JPEG_QUALITY, 80])[1],
                             cv2.IMREAD_COLOR)
     assert np.abs(picture.astype(int) - expected).mean() < 0.5
