@@ -269,3 +269,12 @@ def test_without_onnxruntime_the_cnn_says_what_to_install():
             "    print(exc)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "the cnn backend needs ONNX Runtime: pip install onnxruntime"
+
+
+def test_the_service_is_imported_only_by_its_command():
+    """``import maskdet`` and the command line without ``serve`` load no web library."""
+    code = ("import sys, maskdet, maskdet.cli; maskdet.cli.build_parser(); "
+            "print(*[m in sys.modules for m in ('fastapi', 'uvicorn', 'prometheus_client', "
+            "'paho', 'maskdet.serve')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"] * 5

@@ -76,7 +76,7 @@ function showCamera(camera) {
     ["frames", camera.frames], ["fps", camera.fps.toFixed(1)], ["faces in view", faces],
     ...Object.entries(camera.people).filter(([k]) => !["compliant", "violating"].includes(k))
       .map(([label, n]) => [`people ${LABEL_NAMES[label] || label}`, n]),
-    ["compliance 1 min", percent(camera.compliance["1m"])],
+    ["masked 1 min", percent(camera.compliance["1m"])],
     ["10 min", percent(camera.compliance["10m"])], ["1 h", percent(camera.compliance["1h"])],
     ["alerts", camera.alerts], ["reconnects", camera.reconnects], ["dropped", camera.dropped],
   ];
@@ -87,22 +87,35 @@ function showCamera(camera) {
   entry.button.dataset.action = paused ? "resume" : "pause";
 }
 
+// The compliance rate per 10 s over the last 10 minutes: a line through the points, a dot
+// for each (a lone point shows too), gaps where no face was seen.
 function drawChart(canvas, series) {
   const ctx = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height;
+  const w = canvas.width, h = canvas.height, left = 34;
+  const y = (rate) => h - 6 - rate * (h - 14);
+  const x = (i) => left + (i + 0.5) * (w - left) / series.length;
   ctx.clearRect(0, 0, w, h);
-  ctx.strokeStyle = "#ddd";
-  for (const y of [0, 0.5, 1]) { ctx.beginPath(); ctx.moveTo(0, h - y * (h - 10) - 5); ctx.lineTo(w, h - y * (h - 10) - 5); ctx.stroke(); }
-  ctx.strokeStyle = "#1a7f37"; ctx.lineWidth = 2; ctx.beginPath();
+  ctx.font = "10px system-ui, sans-serif";
+  ctx.fillStyle = "#888";
+  ctx.strokeStyle = "#e3e3e3";
+  ctx.lineWidth = 1;
+  for (const rate of [0, 0.5, 1]) {
+    ctx.beginPath(); ctx.moveTo(left, y(rate)); ctx.lineTo(w, y(rate)); ctx.stroke();
+    ctx.fillText(`${rate * 100} %`, 2, y(rate) + 3);
+  }
+  ctx.strokeStyle = "#1a7f37"; ctx.fillStyle = "#1a7f37"; ctx.lineWidth = 2;
+  ctx.beginPath();
   let drawing = false;
   series.forEach((point, i) => {
-    const x = (i + 0.5) * w / series.length;
     if (point.rate === null) { drawing = false; return; }
-    const y = h - point.rate * (h - 10) - 5;
-    if (drawing) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+    if (drawing) ctx.lineTo(x(i), y(point.rate)); else ctx.moveTo(x(i), y(point.rate));
     drawing = true;
   });
   ctx.stroke();
+  series.forEach((point, i) => {
+    if (point.rate === null) return;
+    ctx.beginPath(); ctx.arc(x(i), y(point.rate), 2.5, 0, 2 * Math.PI); ctx.fill();
+  });
   canvas.dataset.points = series.filter((p) => p.rate !== null).length;
 }
 
@@ -149,7 +162,7 @@ async function start() {
   const every = (fn, ms) => { const run = () => fn().catch(() => {}); run(); setInterval(run, ms); };
   every(refresh, 1000);
   every(refreshEvents, 2000);
-  every(refreshCharts, 5000);
+  every(refreshCharts, 3000);
 }
 
 start();

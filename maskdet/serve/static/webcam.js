@@ -1,12 +1,13 @@
 // Your webcam: frames go to the service over a WebSocket, one at a time (the next one when
-// the answer to the last has come back); the faces found are drawn over the video.
+// the answer to the last has come back); the frame sent is shown with the faces found drawn
+// on it, so that the boxes sit where the faces were (the live video runs on beside it).
 "use strict";
 
 const COLORS = { with_mask: "#00c800", without_mask: "#e60000", mask_weared_incorrect: "#ffa500" };
 const video = document.getElementById("video");
 const overlay = document.getElementById("overlay");
 const stats = document.getElementById("webcam-stats");
-const grab = document.createElement("canvas");
+const grab = document.createElement("canvas");  // the frame on its way to the service
 let frames = 0;
 let socket = null;
 window.maskdetWebcam = { frames: 0, boxesDrawn: 0, last: null };
@@ -28,7 +29,7 @@ function draw(result) {
   overlay.width = result.width;
   overlay.height = result.height;
   const ctx = overlay.getContext("2d");
-  ctx.clearRect(0, 0, overlay.width, overlay.height);
+  ctx.drawImage(grab, 0, 0);
   ctx.lineWidth = Math.max(2, result.width / 300);
   ctx.font = `${Math.max(12, result.width / 45)}px system-ui, sans-serif`;
   for (const face of result.faces) {
