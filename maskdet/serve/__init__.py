@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 
 from ..errors import BackendError
 from .config import (
@@ -34,8 +34,12 @@ from .config import (
 REQUIREMENTS = {"fastapi": "fastapi", "uvicorn": "uvicorn", "prometheus_client":
                 "prometheus-client", "python_multipart": "python-multipart", "httpx": "httpx"}
 
-_missing = [dist for module, dist in REQUIREMENTS.items()
-            if importlib.util.find_spec(module) is None]
+_missing = []
+for _module, _dist in REQUIREMENTS.items():
+    try:
+        importlib.import_module(_module)
+    except ImportError:
+        _missing.append(_dist)
 if _missing:
     raise BackendError(f"maskdet serve needs {', '.join(_missing)}: "
                        'pip install "maskdet[serve]"')

@@ -101,7 +101,6 @@ class Service:
 
     def start(self) -> None:
         config = self.config
-        self.limiter = anyio.CapacityLimiter(self.photos.workers)
         if not config.stats_only:
             self.snapshots = SnapshotStore(config.snapshot_dir, config.snapshot_max_age,
                                            config.max_snapshots)
@@ -183,6 +182,8 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Photos and webcam frames share one detector per worker: the others wait their turn.
+        service.limiter = anyio.CapacityLimiter(service.photos.workers)
         await run_in_threadpool(service.start)
         try:
             yield

@@ -79,7 +79,8 @@ class RollingCompliance:
 
 
 def redact(source: str | int) -> str | int:
-    """A source as it may be shown: a URL's password replaced by ``***``."""
+    """A source (or a message naming one) as it may be shown: a URL's password replaced by
+    ``***``."""
     if isinstance(source, int):
         return source
     return re.sub(r"(://[^/:@]+):[^/@]*@", r"\1:***@", source)
@@ -198,7 +199,8 @@ class CameraWorker:
             self.state, self.state_since = state, time.time()
             self.history.append((self.state_since, state))
         if state in ("stalled", "reconnecting", "failed"):
-            logger.warning("camera %s: %s%s", self.id, state, f" ({reason})" if reason else "")
+            logger.warning("camera %s: %s%s", self.id, state,
+                           f" ({redact(reason)})" if reason else "")
         else:
             logger.info("camera %s: %s", self.id, state)
 
@@ -334,7 +336,8 @@ class CameraWorker:
             out = {
                 "id": self.id, "name": self.config.title, "source": redact(self.config.source),
                 "state": self.state, "state_since": round(self.state_since, 3),
-                "last_error": self.last_error, "frames": self.frames,
+                "last_error": None if self.last_error is None else redact(self.last_error),
+                "frames": self.frames,
                 "fps": round(self.fps, 2),
                 "dropped": self._done["dropped"] + self._run["dropped"],
                 "unreadable": self._done["unreadable"] + self._run["unreadable"],

@@ -41,3 +41,16 @@ def test_serve_runs_the_configured_app(capsys, monkeypatch, tmp_path):
     assert [(c.id, c.source) for c in service.config.cameras] == [
         ("cam1", "door.avi"), ("cam2", "rtsp://10.0.0.5/s"), ("cam3", 1)]
     assert service.classifier.backend_name == "hog-svm"
+
+
+def test_without_the_serve_extra_it_says_what_to_install():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['fastapi'] = sys.modules['uvicorn'] = None\n"
+            "from maskdet.cli import main\n"
+            "sys.exit(main(['serve']))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert out.stderr == ('maskdet: error: maskdet serve needs fastapi, uvicorn: '
+                          'pip install "maskdet[serve]"\n')

@@ -48,8 +48,9 @@ class LiveServer:
         import uvicorn
 
         self.port = free_port()
+        # log_config=None: uvicorn's dictConfig would close the test runner's log handlers
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning",
+                                                    log_config=None, log_level="warning",
                                                     timeout_graceful_shutdown=2))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -92,12 +92,14 @@ def test_the_watchdog_reopens_a_camera_that_hangs_dies_and_comes_back(manager, n
 
 
 def test_a_dead_camera_does_not_hold_up_a_live_one(manager, network_camera):
-    dead = manager.add(camera(id="dead", source=f"http://127.0.0.1:{free_port()}/video.mjpg",
-                              give_up_after=3))
+    dead = manager.add(camera(id="dead", give_up_after=3,
+                              source=f"http://viewer:secret@127.0.0.1:{free_port()}/video.mjpg"))
     live = manager.add(camera(id="live", source=network_camera.url, every=1))
     wait_for(lambda: live.frames >= 20, 30, what="frames of the live camera")
     wait_for(lambda: dead.state == "failed", 30, what="the dead camera giving up")
     assert "cannot open" in dead.last_error and dead.frames == 0
+    shown = dead.numbers()  # what the API and the page show: no password
+    assert "secret" not in str(shown) and "viewer:***@" in shown["last_error"]
     assert states(dead) == ["starting", "reconnecting", "failed"]
     frames = live.frames
     time.sleep(1.0)
@@ -138,6 +140,7 @@ def test_rolling_compliance_windows_and_series():
 
 @pytest.mark.parametrize(("source", "shown"), [
     ("rtsp://admin:secret@10.0.0.5/s", "rtsp://admin:***@10.0.0.5/s"),
-    ("http://10.0.0.5/video", "http://10.0.0.5/video"), (0, 0), ("clip.avi", "clip.avi")])
+    ("http://10.0.0.5/video", "http://10.0.0.5/video"), (0, 0), ("clip.avi", "clip.avi"),
+    ("rtsp://a:b@h/s: cannot open (unreachable)", "rtsp://a:***@h/s: cannot open (unreachable)")])
 def test_a_sources_password_is_never_shown(source, shown):
     assert redact(source) == shown
