@@ -188,8 +188,9 @@ def markdown(single: float, loads: list[dict], cams: dict, args, loads_at: list[
     lines = [
         "## Service (`maskdet serve`)",
         "",
-        f"`{COMMAND} --seconds {args.seconds:g} --model {args.model}` on {os.cpu_count()} "
-        f"cores, uvicorn on 127.0.0.1, `photo_workers` {workers} (one per core); the clients "
+        f"`{COMMAND} --seconds {args.seconds:g} --model {args.model} --photo-workers "
+        f"{workers}` on {os.cpu_count()} "
+        f"cores, uvicorn on 127.0.0.1, `photo_workers` {workers}; the clients "
         "run in the benchmark's process on the same cores. Load average (1 / 5 / 15 min) "
         f"before: {loads_at[0]}, after: {loads_at[1]} -- other work on the machine shows in "
         "these figures; rerun the command on a quiet machine to compare.",
@@ -225,17 +226,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="each measurement's length")
     parser.add_argument("--model", default="cnn", help="the model (default cnn)")
+    parser.add_argument("--photo-workers", type=int, default=1,
+                        help="the service's photo_workers (default 1, the service's default)")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
     photos = [p.read_bytes() for p in maskdet.samples.paths()]
     loads_at = [load_average()]
     single = single_process_rate(photos, args.model, args.seconds)
     print(f"single process: {single:.1f} photos/s", flush=True)
-    workers = os.cpu_count() or 1
+    workers = args.photo_workers
     with tempfile.TemporaryDirectory(prefix="maskdet-bench-") as tmp:
         folder = Path(tmp)
         config = folder / "photos.toml"
-        config.write_text(f'[model]\nmodel = "{args.model}"\n')
+        config.write_text(f'[model]\nmodel = "{args.model}"\n'
+                          f'[server]\nphoto_workers = {workers}\n')
         service = Service(config)
         try:
             loads = []

@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--model", "-m", metavar="MODEL", default=None,
                    help="model bundle path or a bundled model name (cnn or hog-svm)")
     p.add_argument("--photo-workers", type=positive_int, default=None, metavar="N",
-                   help="photos detected at once (default: one per core)")
+                   help="photos detected at once (default 1)")
     p.set_defaults(func=run)
 
 

@@ -162,7 +162,9 @@ class ServeConfig:
         cors_origins: origins allowed to call the API from a browser (none: CORS off).
         model, face_detector, min_confidence: the model and face detector of photos and
             cameras, as in :class:`maskdet.MaskDetector`.
-        photo_workers: photos detected at once (0: one per core).
+        photo_workers: photos detected at once (1: OpenCV and ONNX Runtime already use
+            every core for one photo, and two at once were slower on 2 cores; 0: one per
+            core).
         max_upload_bytes: the largest request body of ``/v1/detect``.
         max_pixels: the largest photo (width x height) that is decoded.
         blur_faces: pixelate faces in every image stored or served.
@@ -187,7 +189,7 @@ class ServeConfig:
     model: str | None = None
     face_detector: str = "yunet"
     min_confidence: float | dict[str, float] | None = None
-    photo_workers: int = 0
+    photo_workers: int = 1
     max_upload_bytes: int = 20_000_000
     max_pixels: int = 40_000_000
     blur_faces: bool = True
