@@ -97,6 +97,7 @@ class Service:
         self.limiter: anyio.CapacityLimiter | None = None
         self.webcams = 0
         self.viewers = 0
+        self.pending_photos = 0
         self.closing = threading.Event()
 
     def start(self) -> None:
@@ -273,7 +274,8 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
               responses={200: {"content": {"image/jpeg": {}}},
                          413: {"description": "body or image too large"},
                          415: {"description": "not an image"},
-                         422: {"description": "a damaged image or a wrong parameter"}})
+                         422: {"description": "a damaged image or a wrong parameter"},
+                         503: {"description": "too many photos waiting; try again"}})
     async def detect(request: Request,
                      annotate: bool = Query(False, description="return the annotated JPEG"),
                      min_confidence: str | None = Query(
@@ -287,6 +289,17 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
                   else parse_min_confidence(min_confidence, service.photos.classes))
         if annotate:
             service.pictures.check()
+        if service.pending_photos >= config.max_pending_photos:
+            service.metrics.photos.labels("busy").inc()
+            raise HTTPException(503, f"busy: {service.pending_photos} photos are waiting; "
+                                     "try again", headers={"Retry-After": "1"})
+        service.pending_photos += 1
+        try:
+            return await _detect(request, floors, annotate)
+        finally:
+            service.pending_photos -= 1
+
+    async def _detect(request: Request, floors: Any, annotate: bool) -> Response:
         try:
             data, name = await _read_photo(request, config.max_upload_bytes)
         except PhotoError as exc:

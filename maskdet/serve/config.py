@@ -167,6 +167,8 @@ class ServeConfig:
             core).
         max_upload_bytes: the largest request body of ``/v1/detect``.
         max_pixels: the largest photo (width x height) that is decoded.
+        max_pending_photos: photos received or waiting at once; more are answered 503 at
+            once (memory stays bounded: at most this many bodies are held).
         blur_faces: pixelate faces in every image stored or served.
         blur_method: ``pixelate`` or ``blur``.
         stats_only: serve and store numbers only, never an image.
@@ -192,6 +194,7 @@ class ServeConfig:
     photo_workers: int = 1
     max_upload_bytes: int = 20_000_000
     max_pixels: int = 40_000_000
+    max_pending_photos: int = 64
     blur_faces: bool = True
     blur_method: str = "pixelate"
     stats_only: bool = False
@@ -364,7 +367,7 @@ class _Reader:
                 out[key] = self.number(data, key, where, 1, integer=True)
             elif key == "view_fps":
                 out[key] = self.number(data, key, where, 0.1, 60)
-            elif key in ("max_viewers", "max_webcam_sessions"):
+            elif key in ("max_viewers", "max_webcam_sessions", "max_pending_photos"):
                 out[key] = self.number(data, key, where, 0, 1000, integer=True)
         return out
 
@@ -387,7 +390,7 @@ class _Reader:
         server = self.table(root.get("server", {}), "[server]",
                             {"host", "port", "token_file", "cors_origins", "photo_workers",
                              "max_upload_bytes", "max_pixels", "view_fps", "max_viewers",
-                             "max_webcam_sessions"})
+                             "max_webcam_sessions", "max_pending_photos"})
         values = self.server(server)
         env_token = os.environ.get(TOKEN_ENV)
         if env_token:

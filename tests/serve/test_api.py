@@ -439,3 +439,29 @@ def test_metrics_in_prometheus_format(sample_clip, street):
     assert metric(text, "process_resident_memory_bytes") > 0
     # no unbounded label: no path, no track id
     assert "track=" not in text and "/v1/snapshots/" not in text
+
+
+def test_photos_waiting_are_bounded(street, monkeypatch):
+    import threading
+    import time
+
+    with TestClient(make_app(server={"max_pending_photos": 2})) as c:
+        photos = c.app.state.service.photos
+        real = photos.detect
+        monkeypatch.setattr(photos, "detect", lambda *a: (time.sleep(0.8), real(*a))[1])
+        answers = []
+
+        def send():
+            answers.append(c.post("/v1/detect", content=street))
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for t in threads:
+            t.start()
+        wait_for(lambda: c.app.state.service.pending_photos == 2, 5)
+        busy = c.post("/v1/detect", content=street)  # a third while two wait: refused at once
+        for t in threads:
+            t.join()
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert busy.json() == {"detail": "busy: 2 photos are waiting; try again"}
+        assert [a.status_code for a in answers] == [200, 200]
+        assert c.post("/v1/detect", content=street).status_code == 200  # free again
