@@ -19,12 +19,15 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import cv2
+import numpy as np
 
 from ..classifiers import Classifier
 from ..errors import MaskdetError
-from ..video import Alert, FrameResult, MaskStream, stream
+from ..video import Alert, FrameResult, MaskStream, SourceFrame, VideoSource, stream
 from .config import CameraConfig, ConfigError
 from .pictures import Pictures
 from .sinks import EventSinks
@@ -76,6 +79,27 @@ class RollingCompliance:
         return [{"time": round(start + (i + 1) * step, 3),
                  "rate": None if c + v == 0 else round(c / (c + v), 4), "faces": c + v}
                 for i, (c, v) in enumerate(sums)]
+
+
+class ZonedSource(VideoSource):
+    """A video source whose frames are blacked out outside a polygon (a camera's ``zone``),
+    before the face detector sees them."""
+
+    def __init__(self, source: str | int, zone: tuple[tuple[float, float], ...],
+                 **options: Any) -> None:
+        super().__init__(source, **options)
+        self.zone = np.array(zone, np.float32)
+        self._mask: np.ndarray | None = None
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[SourceFrame]:
+        for frame in super().frames(stop):
+            h, w = frame.image.shape[:2]
+            if self._mask is None or self._mask.shape != (h, w):
+                self._mask = np.zeros((h, w), np.uint8)
+                points = np.round(self.zone * [w - 1, h - 1]).astype(np.int32)
+                cv2.fillPoly(self._mask, [points], 255)
+            yield SourceFrame(frame.index, frame.time,
+                              cv2.bitwise_and(frame.image, frame.image, mask=self._mask))
 
 
 def redact(source: str | int) -> str | int:
@@ -267,9 +291,12 @@ class CameraWorker:
         options = self.config.stream_options()
         if options["min_confidence"] is None:
             options["min_confidence"] = self.min_confidence
-        return stream(self.config.source, model=self.classifier,
-                      face_detector=self.face_detector, stop=self._run_stop,
-                      max_reconnects=0, **options)
+        source: str | int | VideoSource = self.config.source
+        if self.config.zone is not None:
+            source = ZonedSource(source, self.config.zone, live=options.pop("live", None),
+                                 max_reconnects=0)
+        return stream(source, model=self.classifier, face_detector=self.face_detector,
+                      stop=self._run_stop, max_reconnects=0, **options)
 
     def _play(self, mask_stream: MaskStream) -> str | None:
         """Iterate one opened stream; the error that ended it, if any."""

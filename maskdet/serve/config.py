@@ -70,6 +70,10 @@ class CameraConfig:
             never give up).
         loop: a video file starts again at its end (a clip as a camera).
         paused: start paused.
+        zone: the part of the picture that is watched, a polygon of ``[x, y]`` points as
+            fractions of the width and height (``[[0, 0.3], [1, 0.3], [1, 1], [0, 1]]``: the
+            lower 70 %); outside it the frames are blacked out before detection, so faces
+            there are neither counted, alerted on nor shown. None: the whole picture.
     """
 
     id: str
@@ -89,6 +93,7 @@ class CameraConfig:
     give_up_after: int = 0
     loop: bool = False
     paused: bool = False
+    zone: tuple[tuple[float, float], ...] | None = None
 
     @property
     def title(self) -> str:
@@ -492,7 +497,22 @@ class _Reader:
                 values[key] = self.text(data, key, w)
         if "min_confidence" in data:
             values["min_confidence"] = self.min_confidence(data, "min_confidence", w)
+        if "zone" in data:
+            values["zone"] = self.zone(data["zone"], w)
         return CameraConfig(**values)
+
+    def zone(self, points: Any, where: str) -> tuple[tuple[float, float], ...]:
+        message = "zone must be a list of 3 or more [x, y] points, fractions between 0 and 1"
+        if not isinstance(points, list) or len(points) < 3:
+            raise self.fail(where, message)
+        out = []
+        for point in points:
+            if (not isinstance(point, list) or len(point) != 2 or any(
+                    isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1
+                    for v in point)):
+                raise self.fail(where, f"{message}, got {point!r}")
+            out.append((float(point[0]), float(point[1])))
+        return tuple(out)
 
     def webhook(self, data: Any, where: str) -> WebhookConfig:
         known = {f.name for f in fields(WebhookConfig)}

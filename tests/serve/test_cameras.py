@@ -144,3 +144,21 @@ def test_rolling_compliance_windows_and_series():
     ("rtsp://a:b@h/s: cannot open (unreachable)", "rtsp://a:***@h/s: cannot open (unreachable)")])
 def test_a_sources_password_is_never_shown(source, shown):
     assert redact(source) == shown
+
+
+def test_a_zone_watches_only_its_part_of_the_picture(manager, small_clip):
+    whole = manager.add(camera(id="whole", source=str(small_clip), every=1))
+    right = manager.add(camera(id="right", source=str(small_clip), every=1,
+                               zone=[[0.5, 0], [1, 0], [1, 1], [0.5, 1]]))
+    wait_for(lambda: whole.state == right.state == "ended", 40)
+    seen, zoned = sum(whole.faces.values()), sum(right.faces.values())
+    assert 0 < zoned < seen
+    # every face found in the zone's camera lies in the right half, and nothing left of it
+    # reaches the picture
+    picture = right._latest
+    assert (picture.detections.boxes[:, 0] >= 160 - 5).all()
+    assert picture.frame[:, :155].max() == 0
+    with pytest.raises(Exception, match="zone must be a list of 3 or more"):
+        camera(id="bad", source=0, zone=[[0, 0], [1, 1]])
+    with pytest.raises(Exception, match=r"got \[2, 0\]"):
+        camera(id="bad", source=0, zone=[[0, 0], [2, 0], [1, 1]])
