@@ -86,3 +86,58 @@ def test_annotate_box_at_top_puts_label_below(photo):
     out = annotate(photo, classified([box], ["without_mask"]))
     assert (border_pixels(out, box) == RED).all()
     assert (out[61:80, 100:110] != photo[61:80, 100:110]).any()
+
+
+# -- faces hidden for privacy -----------------------------------------------------------------
+def detail(region):
+    """How much fine detail a region holds: the mean absolute Laplacian."""
+    import cv2
+
+    return float(np.abs(cv2.Laplacian(region.astype(np.float32), cv2.CV_32F)).mean())
+
+
+@pytest.mark.parametrize("method", ["pixelate", "blur"])
+def test_blur_faces_hides_the_boxes_and_nothing_else(photo, method):
+    from maskdet.draw import blur_faces
+
+    boxes = [(50, 100, 80, 90), (250, 120, 100, 100)]
+    before = photo.copy()
+    out = blur_faces(photo, classified(boxes, ["with_mask", "without_mask"]), method=method,
+                     margin=0.0)
+    np.testing.assert_array_equal(photo, before)  # a copy
+    for x, y, w, h in boxes:
+        region, original = out[y:y + h, x:x + w], photo[y:y + h, x:x + w]
+        assert detail(region) < 0.25 * detail(original)
+        assert np.abs(region.astype(int) - original).mean() > 10
+        # the colours stay: the mean of the face is kept
+        assert abs(float(region.mean()) - float(original.mean())) < 3
+    np.testing.assert_array_equal(out[:95], photo[:95])  # above every box: untouched
+    np.testing.assert_array_equal(out[:, 135:245], photo[:, 135:245])  # between the boxes
+
+
+def test_pixelated_faces_are_blocks_and_the_margin_widens_them(photo):
+    from maskdet.draw import blur_faces
+
+    box = (100, 100, 80, 80)
+    out = blur_faces(photo, classified([box], ["without_mask"]), blocks=4, margin=0.25)
+    face = out[80:200, 80:200]  # 80 px widened by 20 px a side: 4 blocks of 30 px
+    for row in range(4):
+        for col in range(4):
+            block = face[30 * row:30 * row + 30, 30 * col:30 * col + 30]
+            assert (block == block[0, 0]).all()
+    np.testing.assert_array_equal(out[:79], photo[:79])
+    # labelled afterwards, the box and its colour are drawn over the blocks
+    labelled = annotate(out, classified([box], ["without_mask"]))
+    assert (border_pixels(labelled, box) == RED).all()
+
+
+def test_blur_faces_checks_its_arguments_and_keeps_empty_results(photo):
+    from maskdet.draw import blur_faces
+
+    np.testing.assert_array_equal(blur_faces(photo, Detections.empty()), photo)
+    with pytest.raises(ValueError, match="method must be one of pixelate, blur"):
+        blur_faces(photo, Detections.empty(), method="smudge")
+    with pytest.raises(ValueError, match="blocks must be at least 1"):
+        blur_faces(photo, Detections.empty(), blocks=0)
+    edge = blur_faces(photo, classified([(380, 280, 40, 40)], ["with_mask"]))  # cut by the edge
+    assert edge.shape == photo.shape and (edge[280:, 380:] != photo[280:, 380:]).any()

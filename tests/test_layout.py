@@ -29,6 +29,7 @@ LAYERS: list[set[str]] = [
     {"evaluation"},
     {"training"},
     {"video", "reports"},
+    {"serve"},
     {"cli"},
 ]
 
@@ -44,7 +45,9 @@ PACKAGE_LAYERS: dict[str, list[set[str]]] = {
               {"tracking_evaluation"}],
     "reports": [{"html", "analysis"}, {"dataset", "model"}],
     "cli": [{"options"}, {"train", "classify", "detect", "evaluate", "evaluate_tracking",
-                          "analyze", "models", "video"}],
+                          "analyze", "models", "video", "serve"}],
+    "serve": [{"config"}, {"storage", "pictures", "metrics", "photos"}, {"sinks"},
+              {"cameras", "webcam"}, {"app"}, {"server"}],
 }
 
 
@@ -212,6 +215,8 @@ SUBPACKAGE_API = {
     "maskdet.reports": {"analyze_dataset", "write_dataset_report", "write_model_report",
                         "write_classifier_report"},
     "maskdet.cli": {"main", "build_parser"},
+    "maskdet.serve": {"create_app", "load_config", "ServeConfig", "CameraConfig",
+                      "ConfigError", "run"},
 }
 
 
@@ -269,3 +274,12 @@ def test_without_onnxruntime_the_cnn_says_what_to_install():
             "    print(exc)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "the cnn backend needs ONNX Runtime: pip install onnxruntime"
+
+
+def test_the_service_is_imported_only_by_its_command():
+    """``import maskdet`` and the command line without ``serve`` load no web library."""
+    code = ("import sys, maskdet, maskdet.cli; maskdet.cli.build_parser(); "
+            "print(*[m in sys.modules for m in ('fastapi', 'uvicorn', 'prometheus_client', "
+            "'paho', 'maskdet.serve')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"] * 5

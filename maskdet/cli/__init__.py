@@ -6,6 +6,7 @@ and ``models`` (``info``, ``backends``, ``upgrade``, ``export``); ``options`` ho
 share. User errors (missing files, bad
 images, wrong model files) print one line on stderr and exit with status 1, without a
 traceback; usage errors exit with 2; ``--json`` output on stdout holds nothing but JSON.
+``serve`` (the service) imports its extra's libraries only when it runs.
 """
 
 from __future__ import annotations
@@ -20,11 +21,21 @@ import cv2
 from ..errors import MaskdetError, opencv_reason
 from ..images import DEFAULT_MAX_PIXELS, pixel_limit
 from ..versions import MASKDET_VERSION
-from . import analyze, classify, detect, evaluate, evaluate_tracking, models, train, video
+from . import (
+    analyze,
+    classify,
+    detect,
+    evaluate,
+    evaluate_tracking,
+    models,
+    serve,
+    train,
+    video,
+)
 from .options import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, positive_number
 
 #: The command modules, in the order ``maskdet --help`` lists them.
-COMMANDS = (train, classify, detect, evaluate, evaluate_tracking, analyze, video, models)
+COMMANDS = (train, classify, detect, evaluate, evaluate_tracking, analyze, video, models, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ import logging
 import os
 import shlex
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,15 +125,18 @@ class AlertCommand:
     environment as ``MASKDET_TRACK``, ``MASKDET_LABEL``, ``MASKDET_SNAPSHOT``,
     ``MASKDET_DURATION``, ``MASKDET_TIME`` and ``MASKDET_FRAME``. The command's output goes to
     stderr, so that ``--json`` output stays clean; it runs in its own session, so that Ctrl-C
-    on the video does not cut an alert short.
+    on the video does not cut an alert short. ``env`` adds variables of the caller's (the
+    service's ``MASKDET_CAMERA``).
 
     Example:
         >>> AlertCommand('notify-send "no mask: track {track}"')  # doctest: +SKIP
     """
 
-    def __init__(self, command: str, stdout: Any = None) -> None:
+    def __init__(self, command: str, stdout: Any = None,
+                 env: Mapping[str, str] | None = None) -> None:
         self.command = command
         self.stdout = stdout
+        self.env = dict(env or {})
         self._running: list[subprocess.Popen] = []
         self.started = 0
         self.failed = 0
@@ -151,7 +154,8 @@ class AlertCommand:
         text = self.command
         for key, value in values.items():
             text = text.replace("{" + key + "}", shlex.quote(value))
-        env = {**os.environ, **{f"MASKDET_{k.upper()}": v for k, v in values.items()}}
+        env = {**os.environ, **self.env,
+               **{f"MASKDET_{k.upper()}": v for k, v in values.items()}}
         stdout = self.stdout if self.stdout is not None else 2  # the process's own stderr
         try:
             proc = subprocess.Popen(text, shell=True, env=env, stdin=subprocess.DEVNULL,
