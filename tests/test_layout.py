@@ -28,7 +28,7 @@ LAYERS: list[set[str]] = [
     {"pipeline"},
     {"evaluation"},
     {"training"},
-    {"video", "reports"},
+    {"video", "reports", "batch"},
     {"cli"},
 ]
 
@@ -41,6 +41,7 @@ PACKAGE_LAYERS: dict[str, list[set[str]]] = {
     "evaluation": [{"classification", "scenes"}, {"model"}],
     "video": [{"io", "tracking"}, {"compliance"}, {"alerts"}, {"streaming"}],
     "reports": [{"html", "analysis"}, {"dataset", "model"}],
+    "batch": [{"inputs", "results"}, {"tasks"}, {"cluster"}, {"engine"}, {"detect", "evaluate"}],
     "cli": [{"options"}, {"train", "classify", "detect", "evaluate", "analyze", "models",
                           "video"}],
 }
@@ -209,6 +210,8 @@ SUBPACKAGE_API = {
     "maskdet.video": {"MaskStream", "VideoSource", "VideoWriter", "FaceTracker", "stream"},
     "maskdet.reports": {"analyze_dataset", "write_dataset_report", "write_model_report",
                         "write_classifier_report"},
+    "maskdet.batch": {"detect_files", "iter_detections", "evaluate_model", "open_client",
+                      "expand_inputs", "read_results", "write_parquet", "BatchSummary"},
     "maskdet.cli": {"main", "build_parser"},
 }
 

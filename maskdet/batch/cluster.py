@@ -1,0 +1,185 @@
+"""The Dask side of a batch: a cluster to run on, the worker plugin that loads the model once
+per worker, and the loop that submits chunks of files and gathers their records in order.
+
+This module imports ``dask.distributed`` (the ``dask`` extra); nothing else in maskdet
+imports it, and :mod:`~maskdet.batch.engine` imports this module only when a batch runs on
+Dask.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import uuid
+from collections.abc import Iterator, Sequence
+
+import cv2
+from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed, get_worker
+
+from ..errors import MaskdetError
+from .tasks import TASKS, DetectorSpec, Record
+
+logger = logging.getLogger("maskdet")
+
+
+class MaskDetectorPlugin(WorkerPlugin):
+    """Builds the :class:`~maskdet.pipeline.MaskDetector` of a :class:`DetectorSpec` when a
+    worker starts (or joins later, or is restarted after a crash), so that tasks carry only
+    file names, never the model.
+
+    A worker keeps one detector per thread that runs tasks at the same time (OpenCV's face
+    detector is not to be shared between threads); with one thread per worker, as
+    :func:`local_cluster` starts them, that is one model load per worker. OpenCV's own
+    thread pool is limited to ``opencv_threads``: the cluster's parallelism is its workers'
+    threads, and more threads than cores only take turns.
+    """
+
+    def __init__(self, spec: DetectorSpec, opencv_threads: int = 1) -> None:
+        self.spec = spec
+        self.opencv_threads = opencv_threads
+        self.builds = 0  # how many detectors this worker built (one per task thread)
+
+    def setup(self, worker) -> None:
+        cv2.setNumThreads(self.opencv_threads)
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        self._free.put(self._build())
+
+    def _build(self):
+        self.builds += 1
+        return self.spec.build()
+
+    @contextlib.contextmanager
+    def detector(self):
+        """A detector that no other thread of this worker uses meanwhile."""
+        try:
+            detector = self._free.get_nowait()
+        except queue.Empty:
+            detector = self._build()
+        try:
+            yield detector
+        finally:
+            self._free.put(detector)
+
+
+def run_chunk(kind: str, name: str, items: Sequence[str]) -> list[Record]:
+    """The task: one chunk of files, on a worker, with the detector of its plugin."""
+    plugin = get_worker().plugins.get(name)
+    if plugin is None:
+        raise RuntimeError(f"worker plugin {name} is not registered on this worker")
+    with plugin.detector() as detector:
+        return TASKS[kind](detector, items)
+
+
+def local_cluster(workers: int) -> Client:
+    """A client of a new cluster of ``workers`` processes on this machine, one thread each
+    (closing the client closes the cluster)."""
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    client = Client(cluster)
+    client._maskdet_cluster = cluster  # closed with the client, see close_client
+    return client
+
+
+def connect(address: str, timeout: float = 10.0) -> Client:
+    """A client of the running cluster whose scheduler is at ``address``.
+
+    Raises:
+        MaskdetError: nothing answers there within ``timeout`` seconds (one line).
+    """
+    try:
+        return Client(address, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 -- OSError, TimeoutError, ValueError (bad address)
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = f"no answer within {timeout:g} s" if "Timed out" in text else text
+        raise MaskdetError(f"cannot reach the Dask scheduler at {address} ({reason})") \
+            from None
+
+
+def close_client(client: Client) -> None:
+    cluster = getattr(client, "_maskdet_cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def total_threads(client: Client) -> int:
+    return sum(client.nthreads().values())
+
+
+def chunk_results(client: Client, spec: DetectorSpec, kind: str,
+                  chunks: Sequence[Sequence[str]], window: int | None = None
+                  ) -> Iterator[list[Record]]:
+    """The records of each chunk, in the order of the chunks, computed on ``client``'s
+    workers as they come free.
+
+    At most ``window`` chunks (default: four per worker thread) are submitted and not yet
+    given back, so that neither the scheduler nor this process holds more than that,
+    whatever the number of files. A chunk whose worker died is retried elsewhere by Dask; one
+    that kept killing workers (``KilledWorker``: a file that crashes the process) is split
+    and its files retried one by one, so that only the file at fault is recorded as failed.
+    """
+    # A plugin of this run's own: its models are loaded on every worker, present and to
+    # come, and dropped when the run ends.
+    name = f"maskdet-detector-{uuid.uuid4().hex[:12]}"
+    client.register_plugin(MaskDetectorPlugin(spec), name=name)
+    threads = total_threads(client)
+    if not threads:
+        logger.info("no Dask workers yet: waiting for one to join")
+    window = window or max(4, 4 * threads)
+    running = as_completed(loop=client.loop)
+    meta: dict[str, tuple[int, int | None, list[str]]] = {}  # key: chunk, part, files
+    finished: dict[int, list[Record]] = {}  # chunks done before an earlier one
+    split: dict[int, list[Record | None]] = {}  # chunks retried file by file
+    next_submit = next_yield = 0
+
+    def submit(index: int, part: int | None, items: list[str]) -> None:
+        future = client.submit(run_chunk, kind, name, items, pure=False)
+        meta[future.key] = (index, part, items)
+        running.add(future)
+
+    def fill() -> None:
+        nonlocal next_submit
+        while next_submit < len(chunks) and next_submit < next_yield + window:
+            submit(next_submit, None, list(chunks[next_submit]))
+            next_submit += 1
+
+    fill()
+    try:
+        for future in running:
+            index, part, items = meta.pop(future.key)
+            records: list[Record] | None = None
+            if future.status == "error":
+                exc = future.exception()
+                if not isinstance(exc, KilledWorker):
+                    raise MaskdetError(f"a Dask worker failed: {type(exc).__name__}: {exc}")
+                if part is None and len(items) > 1:
+                    split[index] = [None] * len(items)
+                    for j, item in enumerate(items):
+                        submit(index, j, [item])
+                else:
+                    records = [{"path": items[0],
+                                "error": f"{items[0]}: its worker process died every time it "
+                                         "processed this file (out of memory, or a crash)"}]
+            else:
+                records = future.result()
+            future.release()
+            if records is None:
+                continue
+            if part is not None:
+                split[index][part] = records[0]
+                if any(r is None for r in split[index]):
+                    continue
+                records = split.pop(index)
+            finished[index] = records
+            while next_yield in finished:
+                yield finished.pop(next_yield)
+                next_yield += 1
+            fill()
+    finally:
+        # An error, an interrupt, or a consumer that stopped: drop the work still out.
+        leftover = list(running.futures)
+        if leftover:
+            client.cancel(leftover)
+        with contextlib.suppress(Exception):  # a client already closed, a lost scheduler
+            client.unregister_worker_plugin(name)
