@@ -169,6 +169,20 @@ def test_batch_evaluation_equals_evaluate_model(dask_client, photos, reference, 
     assert len(list(read_results(out))) == 10
 
 
+def test_cli_evaluate_on_a_scheduler(dask_client, tmp_path, capsys):
+    from tests.helpers import write_voc_scenes
+
+    root = write_voc_scenes(tmp_path / "scenes", 4)
+    plain = run_cli(capsys, "evaluate", "cnn", root, "--end-to-end", "--json")
+    batch = run_cli(capsys, "evaluate", "cnn", root, "--end-to-end", "--json", "--scheduler",
+                    dask_client.scheduler.address, "--out", tmp_path / "e.jsonl")
+    assert batch == plain and plain[0] == 0
+    assert len(list(read_results(tmp_path / "e.jsonl"))) == 4
+    code, _, err = run_cli(capsys, "evaluate", "cnn", root, "--workers", "2")
+    assert code == 1 and err == ("maskdet: error: --workers applies to --end-to-end "
+                                 "evaluation only\n")
+
+
 @pytest.mark.shared
 def test_mask_scenes_on_two_workers_equal_one_process(dask_client, scenes_dir, tmp_path):
     from maskdet.images import list_image_files
