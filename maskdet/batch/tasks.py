@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..classifiers import Classifier, load_classifier
-from ..errors import MaskdetError
+from ..errors import ImageReadError, MaskdetError
 from ..images import decode_image, read_image
 from ..pipeline import MaskDetector
 from ..pretrained import default_model_name, load_model, model_path
@@ -89,7 +89,11 @@ def read_item(item: str):
     worker)."""
     if is_url(item):
         return decode_image(open_url(item), item)
-    return read_image(item)
+    path = Path(item)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # A pipe or a device would block the worker, or never end.
+        raise ImageReadError(f"{item}: not a regular file")
+    return read_image(path)
 
 
 def _failure(item: str, exc: Exception) -> Record:

@@ -193,3 +193,27 @@ def test_mask_scenes_on_two_workers_equal_one_process(dask_client, scenes_dir, t
     expected = plain_detect(paths)
     assert summary.failed == 0 and records == [expected[str(p)] for p in paths]
     assert json.dumps(records).count('"without_mask"') > 0
+
+
+def test_a_file_that_kills_its_worker_fails_alone(photos, reference, tmp_path):
+    """A "photo" of 4 GB (sparse: zeros) fills its worker's memory until the nanny kills the
+    worker, every time: its chunk is retried file by file, and only it fails."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    poison = tmp_path / "huge.jpg"
+    with open(poison, "wb") as f:
+        f.truncate(4 << 30)
+    paths = [*photos[:3], poison, *photos[3:6]]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="500MiB",
+                         dashboard_address=None, silence_logs=50) as cluster, \
+            Client(cluster) as client:
+        summary = detect_files(paths, out=tmp_path / "r.jsonl", client=client, chunk_size=4)
+    records = list(read_results(tmp_path / "r.jsonl"))
+    assert [r["path"] for r in records] == [str(p) for p in paths]
+    assert records[3] == {"path": str(poison), "error": f"{poison}: its worker process died "
+                          "every time it processed this file (out of memory, or a crash)"}
+    assert [r for r in records if "error" not in r] == [reference[str(p)]
+                                                        for p in [*photos[:3], *photos[3:6]]]
+    assert summary.failed == 1

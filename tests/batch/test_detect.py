@@ -125,3 +125,16 @@ def test_plain_detect_is_unchanged_by_the_batch_options(photos, reference, capsy
     assert code == 0, err
     assert [json.loads(line) for line in out.splitlines()] == [reference[str(p)]
                                                                 for p in photos[:2]]
+
+
+def test_a_device_or_pipe_is_not_read(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.jpg")
+    (tmp_path / "zero.jpg").symlink_to("/dev/zero")
+    summary = detect_files([tmp_path / "pipe.jpg", tmp_path / "zero.jpg"],
+                           out=tmp_path / "r.jsonl")
+    assert summary.failed == 2
+    assert [r["error"] for r in read_results(tmp_path / "r.jsonl")] == [
+        f"{tmp_path / 'pipe.jpg'}: not a regular file", f"{tmp_path / 'zero.jpg'}: not a "
+                                                         "regular file"]
