@@ -9,7 +9,9 @@ Dask.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
+import os
 import queue
 import uuid
 from collections.abc import Iterator, Sequence
@@ -32,7 +34,9 @@ class MaskDetectorPlugin(WorkerPlugin):
     detector is not to be shared between threads); with one thread per worker, as
     :func:`local_cluster` starts them, that is one model load per worker. OpenCV's own
     thread pool is limited to ``opencv_threads``: the cluster's parallelism is its workers'
-    threads, and more threads than cores only take turns.
+    threads, and more threads than cores only take turns (one thread by default, as Dask
+    sets ``OMP_NUM_THREADS=1`` for its workers; :func:`local_cluster` shares the machine's
+    cores among its workers).
     """
 
     def __init__(self, spec: DetectorSpec, opencv_threads: int = 1) -> None:
@@ -74,10 +78,16 @@ def run_chunk(kind: str, name: str, items: Sequence[str]) -> list[Record]:
 def local_cluster(workers: int) -> Client:
     """A client of a new cluster of ``workers`` processes on this machine, one thread each
     (closing the client closes the cluster)."""
+    # Its HTTP server on a free port: clusters started side by side do not clash.
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=":0", silence_logs=logging.ERROR)
     client = Client(cluster)
     client._maskdet_cluster = cluster  # closed with the client, see close_client
+    # The cores shared among the workers: `--workers 1` may use OpenCV's threads as one
+    # process does, `--workers 2` on 2 cores keeps one each.
+    client._maskdet_opencv_threads = max(1, (os.cpu_count() or 1) // workers)
+    if importlib.util.find_spec("bokeh") is not None:
+        logger.info("Dask dashboard: %s", client.dashboard_link)
     return client
 
 
@@ -122,7 +132,8 @@ def chunk_results(client: Client, spec: DetectorSpec, kind: str,
     # A plugin of this run's own: its models are loaded on every worker, present and to
     # come, and dropped when the run ends.
     name = f"maskdet-detector-{uuid.uuid4().hex[:12]}"
-    client.register_plugin(MaskDetectorPlugin(spec), name=name)
+    opencv_threads = getattr(client, "_maskdet_opencv_threads", 1)
+    client.register_plugin(MaskDetectorPlugin(spec, opencv_threads), name=name)
     threads = total_threads(client)
     if not threads:
         logger.info("no Dask workers yet: waiting for one to join")
