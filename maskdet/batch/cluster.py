@@ -113,6 +113,11 @@ def close_client(client: Client) -> None:
         cluster.close()
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
 def total_threads(client: Client) -> int:
     return sum(client.nthreads().values())
 
@@ -133,7 +138,11 @@ def chunk_results(client: Client, spec: DetectorSpec, kind: str,
     # come, and dropped when the run ends.
     name = f"maskdet-detector-{uuid.uuid4().hex[:12]}"
     opencv_threads = getattr(client, "_maskdet_opencv_threads", 1)
-    client.register_plugin(MaskDetectorPlugin(spec, opencv_threads), name=name)
+    try:
+        client.register_plugin(MaskDetectorPlugin(spec, opencv_threads), name=name)
+    except Exception as exc:  # noqa: BLE001 -- whatever a worker raised: maskdet missing, ...
+        raise MaskdetError(f"the Dask workers cannot set up the model: {_one_line(exc)}") \
+            from None
     threads = total_threads(client)
     if not threads:
         logger.info("no Dask workers yet: waiting for one to join")
@@ -163,7 +172,7 @@ def chunk_results(client: Client, spec: DetectorSpec, kind: str,
             if future.status == "error":
                 exc = future.exception()
                 if not isinstance(exc, KilledWorker):
-                    raise MaskdetError(f"a Dask worker failed: {type(exc).__name__}: {exc}")
+                    raise MaskdetError(f"a Dask worker failed: {_one_line(exc)}")
                 if part is None and len(items) > 1:
                     split[index] = [None] * len(items)
                     for j, item in enumerate(items):
@@ -172,8 +181,11 @@ def chunk_results(client: Client, spec: DetectorSpec, kind: str,
                     records = [{"path": items[0],
                                 "error": f"{items[0]}: its worker process died every time it "
                                          "processed this file (out of memory, or a crash)"}]
-            else:
+            elif future.status == "finished":
                 records = future.result()
+            else:  # cancelled or lost: the scheduler restarted, or this client lost it
+                raise MaskdetError(f"the Dask cluster dropped a task ({future.status}); the "
+                                   "results so far are kept, --resume continues")
             future.release()
             if records is None:
                 continue

@@ -107,11 +107,11 @@ class ResultsWriter:
         self.done: set[str] = set()
         self.cut = False  # a half-written last line was cut off
         exists = self.path.exists()
+        if self.path.is_dir():
+            raise MaskdetError(f"{self.path}: is a folder, not a results file")
         if exists and not resume:
             raise MaskdetError(f"{self.path}: exists; --resume continues it (resume=True), "
                                "or remove it to start again")
-        if exists and self.path.is_dir():
-            raise MaskdetError(f"{self.path}: is a folder, not a results file")
         if exists:
             self.done, good = scan_results(self.path)
             if good != self.path.stat().st_size:

@@ -7,6 +7,8 @@ import logging
 import os
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from .. import batch, samples
 from ..classifiers import read_model_info
 from ..errors import MaskdetError
@@ -43,9 +45,10 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     add_face_detector_option(p)
     add_face_filter_options(p)
     p.add_argument("--save-dir", metavar="DIR", help="write annotated copies here")
-    add_batch_options(p)
-    p.add_argument("--parquet", metavar="FILE", default=None,
-                   help="--out: also write the results as a Parquet table (needs pyarrow)")
+    batch_options = add_batch_options(p)
+    batch_options.add_argument("--parquet", metavar="FILE", default=None,
+                               help="--out: also write the results as a Parquet table "
+                                    "(needs pyarrow)")
     p.set_defaults(func=run)
 
 
@@ -102,7 +105,10 @@ def run_batch(args: argparse.Namespace) -> int:
             return EXIT_ERROR if summary.failed or not summary.files else EXIT_OK
         failed = files = 0
         classes = read_model_info(model_path(args.model or default_model_name())).classes
-        for record in batch.iter_detections(inputs, args.model, client=client, **settings):
+        paths = batch.expand_inputs(inputs)
+        records = batch.iter_detections(paths, args.model, client=client, **settings)
+        for record in tqdm(records, total=len(paths), desc="detecting", unit="file",
+                           disable=not progress(args)):
             files += 1
             if "error" in record:
                 failed += 1

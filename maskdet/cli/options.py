@@ -103,10 +103,11 @@ def add_face_filter_options(parser: argparse.ArgumentParser, what: str = "drop f
                         help=MIN_CONFIDENCE_HELP.replace("drop faces", what))
 
 
-def add_batch_options(parser: argparse.ArgumentParser, what: str = "photo") -> None:
+def add_batch_options(parser: argparse.ArgumentParser, what: str = "photo"
+                      ) -> argparse._ArgumentGroup:
     """``--out``/``--resume`` (a resumable results file) and where the work runs:
     ``--workers N`` or ``--scheduler ADDRESS`` (Dask), ``--chunk-size``, ``--connect-timeout``
-    (see :mod:`maskdet.batch`)."""
+    (see :mod:`maskdet.batch`); returns their group, for a command's own batch options."""
     group = parser.add_argument_group(
         "batch work (resumable; on Dask with --workers or --scheduler, pip install "
         '"maskdet[dask]")')
@@ -126,12 +127,19 @@ def add_batch_options(parser: argparse.ArgumentParser, what: str = "photo") -> N
                             "most 16)")
     group.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
                        help="--scheduler: give up after S seconds (default 10)")
+    return group
 
 
 def quiet_dask_logs() -> None:
-    """Dask's own messages (many lines each) off the terminal: maskdet says what matters."""
-    for name in ("distributed", "dask"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    """Dask's own messages (many lines, tracebacks) off the terminal: maskdet says in one line
+    what matters. Dask sets its loggers' levels when it is imported, so it is imported first."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return  # maskdet.batch says what to install
+    for name in [*logging.root.manager.loggerDict, "distributed", "dask", "tornado"]:
+        if name.split(".")[0] in {"distributed", "dask", "tornado", "bokeh"}:
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 # -- output ------------------------------------------------------------------------------------

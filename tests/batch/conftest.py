@@ -65,10 +65,11 @@ def reference(photos) -> dict[str, dict]:
     return plain_detect(photos)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_client():
     """A client of a LocalCluster of two worker processes (one thread each), as
-    ``--workers 2`` starts it."""
+    ``--workers 2`` starts it; closed after the module's tests, so that no Dask thread runs
+    under the other tests."""
     pytest.importorskip("distributed", reason='needs dask.distributed: pip install '
                                               '"maskdet[dask]"')
     from maskdet.batch import cluster

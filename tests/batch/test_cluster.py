@@ -218,3 +218,33 @@ def test_a_file_that_kills_its_worker_fails_alone(photos, reference, tmp_path):
     assert [r for r in records if "error" not in r] == [reference[str(p)]
                                                         for p in [*photos[:3], *photos[3:6]]]
     assert summary.failed == 1
+
+
+def test_a_lost_scheduler_is_one_line_and_resume_continues(dask_client, photos, reference,
+                                                           tmp_path, capsys):
+    from distributed import LocalCluster
+
+    out = tmp_path / "r.jsonl"
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0",
+                           silence_logs=50)
+
+    def close_when_started():
+        deadline = time.monotonic() + 120
+        while _lines(out) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        cluster.close()
+
+    closer = threading.Thread(target=close_when_started)
+    closer.start()
+    code, _, err = run_cli(capsys, "detect", photos[0].parent, "--out", out, "--chunk-size",
+                           "2", "--scheduler", cluster.scheduler_address,
+                           "--connect-timeout", "2")
+    closer.join()
+    assert code == 1 and 0 < _lines(out) < len(photos)
+    assert err.endswith("maskdet: error: the Dask cluster dropped a task (cancelled); the "
+                        "results so far are kept, --resume continues\n")
+    assert "Traceback" not in err
+    code, _, err = run_cli(capsys, "detect", photos[0].parent, "--out", out, "--resume",
+                           "--scheduler", dask_client.scheduler.address)
+    assert code == 0, err
+    assert list(read_results(out)) == [reference[str(p)] for p in photos]

@@ -138,3 +138,11 @@ def test_a_device_or_pipe_is_not_read(tmp_path):
     assert [r["error"] for r in read_results(tmp_path / "r.jsonl")] == [
         f"{tmp_path / 'pipe.jpg'}: not a regular file", f"{tmp_path / 'zero.jpg'}: not a "
                                                          "regular file"]
+
+
+def test_importing_maskdet_imports_no_dask_pyarrow_or_fsspec():
+    code = ("import sys, maskdet, maskdet.cli, maskdet.batch\n"
+            "print(*[m in sys.modules for m in ('distributed', 'dask', 'pyarrow', 'fsspec')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["False"] * 4

@@ -86,3 +86,8 @@ def test_without_pyarrow_parquet_says_what_to_install(tmp_path, monkeypatch):
                                            r'"maskdet\[parquet\]"'):
         write_parquet(out, tmp_path / "r.parquet")
     assert not (tmp_path / "r.parquet").exists()
+
+
+def test_a_folder_is_not_a_results_file(tmp_path):
+    with pytest.raises(MaskdetError, match="is a folder, not a results file"):
+        ResultsWriter(tmp_path, resume=True)
