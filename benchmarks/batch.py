@@ -42,8 +42,24 @@ def _load() -> str:
     return " / ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
+def _run(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, the process and the worker processes it
+    waited for) of one command."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command)}: {err[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
 def commands(images: Path, rounds: int, tmp: Path) -> dict[str, list[float]]:
-    """Wall seconds of the three commands, alternating."""
+    """Wall seconds of the three commands, alternating (and their CPU seconds, under
+    ``"cpu NAME"``)."""
     base = [sys.executable, "-m", "maskdet", "detect", str(images), "--quiet"]
     modes = {"plain": [*base, "--json"],
              "workers 1": [*base, "--workers", "1", "--out", str(tmp / "w1.jsonl")],
@@ -53,13 +69,10 @@ def commands(images: Path, rounds: int, tmp: Path) -> dict[str, list[float]]:
         for name, command in modes.items():
             for out in tmp.glob("*.jsonl"):
                 out.unlink()
-            start = time.perf_counter()
-            done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-            times[name].append(time.perf_counter() - start)
-            if done.returncode != 0:
-                raise SystemExit(f"{' '.join(command)}: {done.stderr.decode()[-2000:]}")
-            print(f"command {name}: {times[name][-1]:.1f} s", flush=True)
+            wall, cpu = _run(command)
+            times[name].append(wall)
+            times.setdefault(f"cpu {name}", []).append(cpu)
+            print(f"command {name}: {wall:.1f} s, {cpu:.1f} CPU s", flush=True)
     return times
 
 
@@ -120,14 +133,15 @@ def render(n: int, command_times: dict[str, list[float]], steady: dict[str, list
         f"medians of {rounds} alternating rounds, measured in one run "
         f"(load average before and after: {loads[0]}, {loads[1]}).",
         "",
-        "| mode | command: wall s | command: photos/s | steady state: photos/s | "
-        "steady state: against plain |",
-        "|---|---:|---:|---:|---:|",
+        "| mode | command: wall s | command: photos/s | command: CPU ms per photo | "
+        "steady state: photos/s | steady state: against plain |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name in ("plain", "workers 1", "workers 2"):
         lines.append(f"| {name} | {med[name]:.1f} | {n / med[name]:.1f} | "
+                     f"{med['cpu ' + name] / n * 1000:.0f} | "
                      f"{n / smed[name]:.1f} | {smed['plain'] / smed[name]:.2f}x |")
-    lines.append(f"| plain, OpenCV 1 thread (as each of 2 workers runs) | | | "
+    lines.append(f"| plain, OpenCV 1 thread (as each of 2 workers runs) | | | | "
                  f"{n / smed['plain, OpenCV 1 thread']:.1f} | "
                  f"{smed['plain'] / smed['plain, OpenCV 1 thread']:.2f}x |")
     task_ms = statistics.median(steady["task"]) * 1000
@@ -145,7 +159,11 @@ def render(n: int, command_times: dict[str, list[float]], steady: dict[str, list
         f"one process is {extra_ms:.1f} ms per task of {chunk} photos "
         f"({smed['plain'] / n * 1000:.0f} ms per photo in one process).",
         "* Steady state: the clusters started before timing; each run registers its worker "
-        "plugin (one model load per worker). Command: whole processes, start-up included.",
+        "plugin (one model load per worker). Command: whole processes, start-up included; "
+        "their CPU time (user + system, worker processes included) does not depend on how "
+        "busy the machine is as their wall time does.",
+        "* On N machines: README.md, \"How far it scales\" (the scheduler at about a "
+        "thousand tasks a second, the storage at a few MB/s per core).",
         "",
         f"Measured with `{command}`. Other work shared the machine's 2 cores during this run "
         "(see the load averages): rerun it on a quiet machine for the figures that count.",
