@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .. import batch
 from ..errors import MaskdetError
 from ..evaluation import evaluate_model
 from ..reports import write_classifier_report
@@ -11,6 +12,8 @@ from .options import (
     EXIT_OK,
     MIN_CONFIDENCE_HELP,
     MODEL_ARG_HELP,
+    UsageError,
+    add_batch_options,
     add_face_detector_option,
     label_map,
     min_confidence,
@@ -19,6 +22,7 @@ from .options import (
     output_folder,
     print_json,
     progress,
+    quiet_dask_logs,
 )
 
 
@@ -49,6 +53,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                    help="rename a class of the data (FROM= drops it)")
     p.add_argument("--report", metavar="DIR", default=None,
                    help="write a visual report into DIR (HTML, PNGs, metrics.json)")
+    add_batch_options(p)
     p.set_defaults(func=run)
 
 
@@ -61,12 +66,28 @@ def run(args: argparse.Namespace) -> int:
         raise MaskdetError("--report is not available with --end-to-end")
     if args.report:
         output_folder(args.report, "--report")
-    result = evaluate_model(
-        args.model, args.data, min_face=args.min_face, label_map=label_map(args.map),
-        held_out=args.held_out, end_to_end=args.end_to_end,
-        face_detector=args.face_detector or "yunet",
-        iou=0.5 if args.iou is None else args.iou, min_confidence=args.min_confidence,
-        progress=progress(args))
+    batch_options = (("--out", args.out), ("--resume", args.resume),
+                     ("--workers", args.workers), ("--scheduler", args.scheduler),
+                     ("--chunk-size", args.chunk_size))
+    for option, value in batch_options:
+        if value and not args.end_to_end:
+            raise MaskdetError(f"{option} applies to --end-to-end evaluation only")
+    if args.resume and not args.out:
+        raise UsageError("--resume needs --out FILE")
+    settings = dict(min_face=args.min_face, label_map=label_map(args.map),
+                    held_out=args.held_out, face_detector=args.face_detector or "yunet",
+                    iou=0.5 if args.iou is None else args.iou,
+                    min_confidence=args.min_confidence, progress=progress(args))
+    if any(value for _, value in batch_options):
+        if args.workers or args.scheduler:
+            quiet_dask_logs()
+        with batch.open_client(args.workers, args.scheduler, args.connect_timeout) as client:
+            result = batch.evaluate_model(args.model, args.data, client=client, out=args.out,
+                                          resume=args.resume, chunk_size=args.chunk_size,
+                                          **settings)
+    else:
+        result = evaluate_model(args.model, args.data, end_to_end=args.end_to_end,
+                                **settings)
     report = None
     if args.report:
         report = str(write_classifier_report(args.report, result.classifier, result.crops,

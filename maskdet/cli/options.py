@@ -176,6 +176,45 @@ def add_face_filter_options(parser: argparse.ArgumentParser, what: str = "drop f
                         help=MIN_CONFIDENCE_HELP.replace("drop faces", what))
 
 
+def add_batch_options(parser: argparse.ArgumentParser, what: str = "photo"
+                      ) -> argparse._ArgumentGroup:
+    """``--out``/``--resume`` (a resumable results file) and where the work runs:
+    ``--workers N`` or ``--scheduler ADDRESS`` (Dask), ``--chunk-size``, ``--connect-timeout``
+    (see :mod:`maskdet.batch`); returns their group, for a command's own batch options."""
+    group = parser.add_argument_group(
+        "batch work (resumable; on Dask with --workers or --scheduler, pip install "
+        '"maskdet[dask]")')
+    group.add_argument("--out", metavar="FILE", default=None,
+                       help=f"write one JSON line per {what} to FILE, in order, as they are "
+                            "done (each once; a failure with its reason)")
+    group.add_argument("--resume", action="store_true",
+                       help=f"--out: continue FILE, skipping the {what}s already in it")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                       help="run on N worker processes on this machine (a Dask LocalCluster)")
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run on the Dask cluster whose scheduler is at ADDRESS "
+                            "(tcp://HOST:8786)")
+    group.add_argument("--chunk-size", type=positive_int, default=None, metavar="N",
+                       help=f"{what}s per task (default: 4 tasks per worker thread, at "
+                            "most 16)")
+    group.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
+                       help="--scheduler: give up after S seconds (default 10)")
+    return group
+
+
+def quiet_dask_logs() -> None:
+    """Dask's own messages (many lines, tracebacks) off the terminal: maskdet says in one line
+    what matters. Dask sets its loggers' levels when it is imported, so it is imported first."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return  # maskdet.batch says what to install
+    for name in [*logging.root.manager.loggerDict, "distributed", "dask", "tornado"]:
+        if name.split(".")[0] in {"distributed", "dask", "tornado", "bokeh"}:
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 # -- output ------------------------------------------------------------------------------------
 def progress(args: argparse.Namespace) -> bool:
     """Whether to show progress bars: not with --quiet, and only on a terminal."""

@@ -32,7 +32,7 @@ from ..files import to_jsonable
 from ..pipeline import MaskDetector, framing_detector
 from ..pretrained import load_model
 from .classification import evaluate_with_predictions, format_metrics
-from .scenes import evaluate_scenes, format_scene_metrics
+from .scenes import SceneRunner, evaluate_scenes, format_scene_metrics
 
 
 @dataclass
@@ -107,6 +107,7 @@ def evaluate_model(
     iou: float = 0.5,
     min_confidence: float | Mapping[str, float] | None = None,
     progress: bool = False,
+    scene_runner: SceneRunner | None = None,
 ) -> ModelEvaluation:
     """Measure ``model`` on the dataset folder ``data``.
 
@@ -121,6 +122,9 @@ def evaluate_model(
         end_to_end: find the faces with ``face_detector`` instead of using the labelled boxes
             (VOC scenes only), at ``min_confidence`` (None: the model's operating point),
             matching detections at IoU >= ``iou``.
+        scene_runner: end to end, what runs the detector over the photos (default:
+            :func:`~maskdet.evaluation.scene_results`, in this process; see
+            :func:`maskdet.batch.evaluate_model`).
 
     Raises:
         MaskdetError: missing or unusable data or model, no held-out part recorded, or a
@@ -146,7 +150,8 @@ def evaluate_model(
     if end_to_end:
         mask_detector = MaskDetector(classifier, face_detector=face_detector,
                                      min_face=min_face, min_confidence=min_confidence)
-        metrics = evaluate_scenes(mask_detector, dataset, iou=iou, progress=progress)
+        metrics = evaluate_scenes(mask_detector, dataset, iou=iou, progress=progress,
+                                  runner=scene_runner)
         return ModelEvaluation(classifier, dataset, metrics, True, held,
                                face_detector=mask_detector.face_detector.name,
                                min_confidence=mask_detector.min_confidence, min_face=min_face)

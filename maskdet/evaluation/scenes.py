@@ -10,7 +10,7 @@ benchmarks and the recipe of the bundled models all score its results.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -359,10 +359,16 @@ def scene_results(
     return results, skipped
 
 
+#: The signature of :func:`scene_results`: what :func:`evaluate_scenes` calls to run a detector
+#: over the photos of a dataset.
+SceneRunner = Callable[[MaskDetector, Dataset, bool],
+                       tuple[list[SceneResult], list[tuple[str, str]]]]
+
+
 def evaluate_scenes(
     mask_detector: MaskDetector, dataset: Dataset, iou: float = 0.5,
     size_buckets: Sequence[int] = DEFAULT_SIZE_BUCKETS, progress: bool = False,
-    keep_results: bool = False,
+    keep_results: bool = False, runner: SceneRunner | None = None,
 ) -> dict[str, Any]:
     """Run a :class:`~maskdet.pipeline.MaskDetector` on the photos of a VOC dataset
     (:func:`scene_results`) and score it with :func:`scene_detection_metrics`. Unreadable
@@ -374,8 +380,10 @@ def evaluate_scenes(
         dataset: the VOC scenes, loaded *without* ``min_face`` (faces left out of the dataset
             would make the detections on them false positives).
         keep_results: also return the :class:`SceneResult` of every photo in ``results``.
+        runner: what runs the detector over the photos, called as :func:`scene_results`
+            is (the default); e.g. :mod:`maskdet.batch` runs them on a Dask cluster.
     """
-    results, skipped = scene_results(mask_detector, dataset, progress)
+    results, skipped = (runner or scene_results)(mask_detector, dataset, progress)
     out = scene_detection_metrics(results, mask_detector.classes, iou, size_buckets,
                                   mask_detector.min_face)
     out["skipped"] = skipped
