@@ -68,13 +68,17 @@ def before_tree(rev: str):
                        capture_output=True)
 
 
-def startup(trees: dict[str, Path], photo: Path, runs: int) -> dict[str, dict[str, float]]:
+def startup(trees: dict[str, Path], photo: Path, runs: int,
+            pythons: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
+    """``maskdet detect PHOTO`` in a fresh process per run, from each tree (with this
+    interpreter, or the one ``pythons`` gives for it: a plain install's)."""
     env = {**os.environ, "MASKDET_YUNET_MODEL": str(_yunet())}  # the old tree would download
     times: dict[str, list[float]] = {name: [] for name in trees}
     rss: dict[str, list[float]] = {name: [] for name in trees}
     for _ in range(runs):  # alternating, so that a busy moment hits both
         for name, tree in trees.items():
-            seconds, mb = _child_run([sys.executable, "-m", "maskdet", "detect", str(photo),
+            python = (pythons or {}).get(name, sys.executable)
+            seconds, mb = _child_run([python, "-m", "maskdet", "detect", str(photo),
                                       "--json", "--quiet"], tree, env)
             times[name].append(seconds)
             rss[name].append(mb)
@@ -230,6 +234,15 @@ def render(start: dict, net: dict, vid: dict, command: str, before: str) -> str:
         f"{tf['seconds']:.2f} s | {ort['seconds']:.2f} s | {tf['seconds'] / ort['seconds']:.1f}x |",
         f"| same: peak RSS (≤ 200 MB) | {tf['rss_mb']:.0f} MB | {ort['rss_mb']:.0f} MB | "
         f"{tf['rss_mb'] / ort['rss_mb']:.1f}x |",
+    ]
+    if "plain" in start:  # what `pip install maskdet` gives: no pandas for scikit-learn to load
+        plain = start["plain"]
+        lines += [
+            f"| same, plain install (`pip install maskdet`, nothing else): start-up | | "
+            f"{plain['seconds']:.2f} s | {tf['seconds'] / plain['seconds']:.1f}x |",
+            f"| same, plain install: peak RSS | | {plain['rss_mb']:.0f} MB | "
+            f"{tf['rss_mb'] / plain['rss_mb']:.1f}x |"]
+    lines += [
         f"| CNN, one face (≤ 0.3 ms) | {k['one_ms']:.3f} ms | {o['one_ms']:.3f} ms | "
         f"{k['one_ms'] / o['one_ms']:.1f}x |",
         f"| CNN, per face in a batch of 256 (≤ 0.2 ms) | {k['batch_ms_per_face']:.3f} ms | "
@@ -261,13 +274,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", default=DEFAULT_BEFORE, help="the TensorFlow-era commit")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--plain-python", metavar="PYTHON",
+                        help="also the start-up of a plain install: the python of a venv "
+                             "holding only maskdet's wheel and its dependencies (scikit-learn "
+                             "imports pandas where it is installed, as in a development venv)")
     args = parser.parse_args(argv)
     import maskdet
 
     command = "python -m benchmarks.runtime" + (f" --runs {args.runs}" if args.runs != 5 else "")
+    if args.plain_python:
+        command += " --plain-python PLAIN_VENV/bin/python"
     with before_tree(args.before) as old, tempfile.TemporaryDirectory() as tmp:
         trees = {"tensorflow": old, "onnxruntime": ROOT}
-        start = startup(trees, maskdet.samples.path("street"), args.runs)
+        pythons = {}
+        if args.plain_python:  # run from an empty folder: the wheel, not this tree
+            trees["plain"] = Path(tmp)
+            pythons["plain"] = args.plain_python
+        start = startup(trees, maskdet.samples.path("street"), args.runs, pythons)
+        trees.pop("plain", None)
         print(json.dumps(start), flush=True)
         net = network(held_out_crops())
         print(json.dumps(net), flush=True)
