@@ -86,4 +86,7 @@ def classifier(request, classifiers):
 
 @pytest.fixture(scope="session")
 def yunet_model() -> Path:
-    return _require("MASKDET_YUNET_MODEL")
+    """The YuNet file maskdet ships (or ``$MASKDET_YUNET_MODEL``): the same one users run."""
+    from maskdet.faces.model_file import find_yunet_model
+
+    return find_yunet_model()

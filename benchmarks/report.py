@@ -769,8 +769,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="class-folder dataset (default: $MASKDET_TEST_FACES)")
     p.add_argument("--scenes", type=Path, default=os.environ.get("MASKDET_TEST_SCENES"),
                    help="VOC scene dataset (default: $MASKDET_TEST_SCENES)")
-    p.add_argument("--yunet", type=Path, default=os.environ.get("MASKDET_YUNET_MODEL"),
-                   help="YuNet ONNX model (default: $MASKDET_YUNET_MODEL)")
+    p.add_argument("--yunet", type=Path, default=None,
+                   help="YuNet ONNX model (default: $MASKDET_YUNET_MODEL, else the one "
+                        "maskdet ships)")
     p.add_argument("--small-epochs", type=int, default=None,
                    help="most epochs of CNN small (default: the backend's, 30)")
     p.add_argument("--seed-epochs", type=int, default=20,
@@ -778,6 +779,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick-faces", type=int, default=40, help=argparse.SUPPRESS)
     p.add_argument("--quick-photos", type=int, default=10, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.yunet is None:
+        from maskdet.faces.model_file import find_yunet_model
+
+        args.yunet = find_yunet_model()
     if args.quick:
         args.small_epochs = args.small_epochs or 1
         args.seed_epochs = 1
