@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -266,3 +267,23 @@ def test_the_smaller_copies_only_for_photos_that_can_hold_large_faces():
     assert YuNetDetector(large_face_sides=()).scales_for(1100, 1100) == [1.0]
     assert YuNetDetector(large_face_sides=(320, 160)).scales_for(1100, 1100) == [
         1.0, 320 / 1100, 160 / 1100]
+
+
+def test_yunet_gives_the_same_faces_whatever_sizes_came_before(yunet_model):
+    """A network per input size (bounded), re-planned when sizes come and go: the faces of
+    an image do not depend on what the detector saw before."""
+    from maskdet import samples
+    from maskdet.faces.detectors import YUNET_NETWORKS
+
+    photo = read_image(samples.path("crowd"))
+    sizes = [1.0, 0.8, 1.3, 0.6, 1.5, 0.9]  # more sizes than networks kept
+    images = [cv2.resize(photo, None, fx=f, fy=f) for f in sizes]
+    used = YuNetDetector(yunet_model)
+    for image in images + images[::-1]:
+        used.detect(image)
+    assert len(used._nets) <= YUNET_NETWORKS
+    for image in images:
+        expected = YuNetDetector(yunet_model).detect(image)
+        found = used.detect(image)
+        assert len(found) == len(expected) > 0
+        np.testing.assert_allclose(found.boxes, expected.boxes, atol=1e-3)
