@@ -37,7 +37,7 @@ LAYERS: list[set[str]] = [
 #: of its package's modules).
 PACKAGE_LAYERS: dict[str, list[set[str]]] = {
     "faces": [{"model_file", "crops"}, {"detectors"}, {"extract"}],
-    "classifiers": [{"preprocessing", "augmentation"}, {"info"}, {"bundle"}, {"base"},
+    "classifiers": [{"preprocessing", "augmentation", "params"}, {"info"}, {"bundle"}, {"base"},
                     {"registry"}, {"hog_svm", "cnn"}],
     "evaluation": [{"classification", "scenes", "tracking"}, {"model"}],
     "video": [{"io", "motion", "appearance"}, {"tracking"}, {"kalman_tracker", "external_trackers"},
@@ -265,6 +265,18 @@ def test_import_maskdet_is_light():
 def test_the_default_mask_detector_needs_no_tensorflow():
     code = "import maskdet, sys; maskdet.MaskDetector(); assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_default_model_runs_without_scikit_learn_or_scipy():
+    # They cost ~0.9 s and ~100 MB to import, more than the rest of a detection's start-up.
+    heavy = ("sklearn", "scipy", "tensorflow")
+    code = ("import sys, maskdet, maskdet.cli\n"
+            "faces = maskdet.MaskDetector().detect(maskdet.read_image("
+            "maskdet.samples.path('street')))\n"
+            "assert len(faces) > 0\n"
+            f"print(*[m in sys.modules for m in {heavy!r}])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"] * len(heavy)
 
 
 def test_without_onnxruntime_the_cnn_says_what_to_install():

@@ -40,12 +40,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..errors import BackendError
 from ..faces.crops import DEFAULT_MARGIN
 from .augmentation import FaceAugmenter
 from .base import Classifier, check_images
+from .params import Interval, StrOptions
 from .preprocessing import Preprocessing
 
 if TYPE_CHECKING:

@@ -15,12 +15,12 @@ from pathlib import Path
 import cv2
 import joblib
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..errors import BundleError
 from ..faces.crops import DEFAULT_MARGIN
 from .augmentation import FaceAugmenter
 from .base import Classifier
+from .params import Interval, StrOptions
 from .preprocessing import Preprocessing
 
 #: Below this many images HOG runs in-process: worker start-up would cost more than it saves.

@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ..detections import box_iou
 from .appearance import APPEARANCES, AppearanceFunction
@@ -46,6 +45,9 @@ def assign(similarity: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     (an optimal assignment; ties go to the lower index)."""
     if similarity.size == 0:
         return []
+    # Imported here: scipy.optimize costs ~0.3 s, which only this tracker's users should pay.
+    from scipy.optimize import linear_sum_assignment
+
     allowed = similarity >= threshold
     rows, cols = linear_sum_assignment(np.where(allowed, similarity, -1.0), maximize=True)
     return [(int(r), int(c)) for r, c in zip(rows, cols) if allowed[r, c]]

@@ -96,3 +96,22 @@ def test_sklearn_clone_gridsearch_cross_val(synthetic_faces):
     assert search.best_params_["C"] in (0.1, 10.0)
     assert search.best_estimator_.predict(images[:3]).shape == (3,)
     assert search.score(images, labels) > 0.8
+
+
+def test_the_estimator_contract_is_scikit_learns(synthetic_faces, fitted):
+    from sklearn.base import is_classifier
+    from sklearn.utils import get_tags
+
+    images, labels = synthetic_faces
+    clf = HogSvmClassifier(image_size=40)
+    assert is_classifier(clf) and get_tags(clf).target_tags.required
+    assert repr(clf) == "HogSvmClassifier(image_size=40)"
+    assert clf.set_params(C=3.0, kernel="linear") is clf
+    assert (clf.C, clf.kernel) == (3.0, "linear")
+    with pytest.raises(ValueError, match="Invalid parameter 'colour' for estimator"):
+        clf.set_params(colour=1)
+    expected = float(np.mean(fitted.predict(images[60:]) == np.asarray(labels[60:])))
+    assert fitted.score(images[60:], labels[60:]) == pytest.approx(expected)
+    weights = np.r_[np.ones(10), np.zeros(10)]
+    assert fitted.score(images[60:], labels[60:], sample_weight=weights) == pytest.approx(
+        float(np.mean(fitted.predict(images[60:70]) == np.asarray(labels[60:70]))))

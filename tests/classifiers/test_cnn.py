@@ -294,7 +294,7 @@ def test_training_twice_gives_the_same_weights(synthetic_faces):
     ("patience", -1, "an int in the range [0, inf)"),
     ("learning_rate", 0, "a float in the range (0.0, 1.0] or None"),
     ("threads", 0, "an int in the range [1, inf) or None"),
-    ("deterministic", "yes", "an instance of 'bool' or an instance of 'numpy.bool'"),
+    ("deterministic", "yes", "a bool"),
 ])
 def test_parameters_are_checked_before_training(synthetic_faces, param, value, allowed):
     images, labels = synthetic_faces
