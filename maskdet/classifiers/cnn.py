@@ -371,7 +371,9 @@ class CnnClassifier(Classifier):
         class_weight: None or ``"balanced"`` (weigh classes inversely to their frequency).
         threads: when training, TensorFlow's intra- and inter-op threads (None: TensorFlow's
             default, all cores; set only before TensorFlow first runs in the process); when
-            predicting, ONNX Runtime's (None: one, fastest for a photo's few faces on 2 cores).
+            predicting, ONNX Runtime's (None: one, fastest for a photo's few faces on 2 cores,
+            leaving the other core to the face detector; 2 about halves the time per face
+            of large batches of crops). May be changed after loading.
         verbose: Keras' progress output (0: none, 1: bar, 2: a line per epoch).
         random_state: seed of the validation split, weights, shuffling and augmentation
             (set through ``keras.utils.set_random_seed``, which also seeds Python's, NumPy's
@@ -632,6 +634,8 @@ class CnnClassifier(Classifier):
 
     # -- inference ------------------------------------------------------------------------
     def _predict_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        if self._network.threads != self.threads:  # set_params(threads=...) after loading
+            self._network = _OnnxNetwork(self._network.graph, self.threads)
         return self._network(inputs)
 
     def keras_model(self) -> keras.Model:

@@ -100,6 +100,17 @@ def test_the_real_default_is_the_cnn_and_runs_without_tensorflow():
     assert out[:2] == ["cnn", "5"] and "'without_mask']" in out
 
 
+def test_threads_set_after_loading_take_effect_and_change_no_result():
+    clf = maskdet.load_model("cnn")
+    faces = [synthetic_face(label, np.random.default_rng(i))
+             for i, label in enumerate(["with_mask", "without_mask"] * 3)]
+    one_thread = clf.predict_proba(faces)
+    assert clf._network._session.get_session_options().intra_op_num_threads == 1
+    two_threads = clf.set_params(threads=2).predict_proba(faces)
+    assert clf._network._session.get_session_options().intra_op_num_threads == 2
+    np.testing.assert_allclose(two_threads, one_thread, atol=1e-6)
+
+
 def test_load_model_resolves_names_paths_and_classifiers(hog_only, trained_model, tmp_path,
                                                          monkeypatch):
     face = synthetic_face("with_mask", np.random.default_rng(4))
