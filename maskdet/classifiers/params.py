@@ -10,7 +10,6 @@ object of scikit-learn's (a third-party backend's) is handed to scikit-learn.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from numbers import Integral, Real
 from typing import Any
@@ -36,7 +35,7 @@ class Interval:
     def is_satisfied_by(self, value: Any) -> bool:
         if not isinstance(value, self.type):
             return False
-        if isinstance(value, Real) and math.isnan(value):
+        if value != value:  # NaN (math.isnan would overflow on a huge int from JSON)
             return False
         closed_left = self.closed in ("left", "both")
         closed_right = self.closed in ("right", "both")

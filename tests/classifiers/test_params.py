@@ -9,11 +9,11 @@ from sklearn.utils import _param_validation as sk
 from maskdet.classifiers.params import Interval, InvalidParameterError, StrOptions, validate_params
 
 CASES = [
-    (Integral, 1, None, "left", [1, 2, 10**9], [0, -1, 1.5, "3", None]),
+    (Integral, 1, None, "left", [1, 2, 10**400], [0, -1, -10**400, 1.5, "3", None]),
     (Integral, 16, 512, "both", [16, 512, np.int64(100)], [15, 513, 32.0]),
     (Real, 0, 1, "left", [0, 0.5, 0.999], [1, 1.0, -0.1, float("nan"), "0.5"]),
     (Real, 0, 1, "right", [1, 1e-9, 0.3], [0, 0.0, 1.01]),
-    (Real, 0, None, "neither", [1e-12, 5, 1e9], [0, -3.0, float("nan")]),
+    (Real, 0, None, "neither", [1e-12, 5, 1e9, 10**400], [0, -3.0, float("nan"), -10**400]),
 ]
 
 

@@ -186,7 +186,9 @@ def _manifest_with(change) -> bytes:
     lambda m: m["params"].update(image_size="abc"),
     lambda m: m["params"].update(image_size=-3),
     lambda m: m.update(files={name: "x" for name in m["files"]}),
-], ids=["image_size text", "image_size negative", "file entry not an object"])
+    lambda m: m["params"].update(image_size=10**400, C=-10**400),
+], ids=["image_size text", "image_size negative", "file entry not an object",
+        "numbers too large for a float"])
 def test_found_by_fuzzing_a_bad_manifest_is_a_bundle_error(tmp_path, change):
     from maskdet.classifiers import load_classifier
 
