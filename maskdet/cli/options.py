@@ -28,7 +28,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 class UsageError(MaskdetError):
     """Options that do not go together, found after parsing: exit status 2, as argparse's."""
 
-MODEL_HELP = "model bundle path or a bundled model name: cnn (default; needs TensorFlow) or hog-svm"
+MODEL_HELP = "model bundle path or a bundled model name: cnn (default) or hog-svm"
 MODEL_ARG_HELP = "model bundle path or a bundled model name (cnn or hog-svm)"
 MIN_CONFIDENCE_HELP = ("drop faces whose confidence (face score x the label's probability) is "
                        "below C, for every label or per label (without_mask=0.8); default: the "
