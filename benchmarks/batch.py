@@ -114,6 +114,9 @@ def steady_state(paths: list[Path], rounds: int, tmp: Path) -> dict[str, list[fl
     return times | {"task": per_task}
 
 
+_DETECTOR = None  # a pool process' MaskDetector, made by _warm_process
+
+
 def _warm_process() -> None:
     """A pool process as a worker is: OpenCV on one thread, the model loaded and run once."""
     import cv2
@@ -124,6 +127,11 @@ def _warm_process() -> None:
     global _DETECTOR
     _DETECTOR = maskdet.MaskDetector()
     _DETECTOR.detect(maskdet.read_image(maskdet.samples.path("street")))
+
+
+def _pid_after_pause(_: int) -> int:
+    time.sleep(0.2)  # long enough that the other process takes the other task
+    return os.getpid()
 
 
 def _detect_here(paths: list[Path]) -> int:
@@ -139,7 +147,9 @@ class TwoProcesses:
         import multiprocessing
 
         self.pool = multiprocessing.get_context("spawn").Pool(2, initializer=_warm_process)
-        self.pool.map(_detect_here, [[], []])  # both started and warm
+        # A process takes tasks only once its initializer ran: two pids, both warm.
+        while len(set(self.pool.map(_pid_after_pause, range(2), chunksize=1))) < 2:
+            pass
         return self
 
     def run(self, paths: list[Path]) -> None:

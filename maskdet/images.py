@@ -277,6 +277,20 @@ def _check_png_chunks(data: bytes, name: str) -> None:
     raise ImageReadError(f"{name}: truncated PNG (no IEND chunk)")
 
 
+@contextlib.contextmanager
+def read_errors(name: str | os.PathLike) -> Iterator[None]:
+    """Turn the ``OSError`` of reading file ``name`` into a one-line :class:`ImageReadError`
+    (the same words for local files and URLs)."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise ImageReadError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{name}: is a directory, not an image") from None
+    except OSError as exc:
+        raise ImageReadError(f"{name}: cannot read ({exc.strerror or exc})") from None
+
+
 def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> np.ndarray:
     """Read an image file into a ``uint8`` BGR array of shape (H, W, 3).
 
@@ -296,24 +310,17 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> np.nda
     """
     path = Path(path)
     limit = _checked_limit(max_pixels)
-    try:
-        with open(path, "rb") as f:
-            most = limit * _MAX_BYTES_PER_PIXEL + _METADATA_ALLOWANCE
-            size = os.fstat(f.fileno()).st_size
-            # Read at most one byte more than allowed: /dev/zero and pipes have no size.
-            data = b"" if size > most else f.read(most + 1)
-            if size > most or len(data) > most:
-                shown = (f"file of {size / 2**20:.0f} MiB" if size > most
-                         else f"more than {most / 2**20:.0f} MiB of data")
-                raise ImageTooLargeError(
-                    f"{path}: {shown} is larger than any image within the limit of "
-                    f"{limit / 1e6:g} MP can be (max_pixels; maskdet --max-megapixels)")
-    except FileNotFoundError:
-        raise ImageReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageReadError(f"{path}: is a directory, not an image") from None
-    except OSError as exc:
-        raise ImageReadError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with read_errors(path), open(path, "rb") as f:
+        most = limit * _MAX_BYTES_PER_PIXEL + _METADATA_ALLOWANCE
+        size = os.fstat(f.fileno()).st_size
+        # Read at most one byte more than allowed: /dev/zero and pipes have no size.
+        data = b"" if size > most else f.read(most + 1)
+        if size > most or len(data) > most:
+            shown = (f"file of {size / 2**20:.0f} MiB" if size > most
+                     else f"more than {most / 2**20:.0f} MiB of data")
+            raise ImageTooLargeError(
+                f"{path}: {shown} is larger than any image within the limit of "
+                f"{limit / 1e6:g} MP can be (max_pixels; maskdet --max-megapixels)")
     return decode_image(data, str(path), limit)
 
 

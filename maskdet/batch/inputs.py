@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import MaskdetError
-from ..images import IMAGE_EXTENSIONS, list_image_files
+from ..images import IMAGE_EXTENSIONS, list_image_files, read_errors
 
 logger = logging.getLogger("maskdet")
 
@@ -52,18 +52,9 @@ def open_url(url: str) -> bytes:
     Raises:
         ImageReadError: missing or unreadable (one line naming the URL).
     """
-    from ..errors import ImageReadError
-
     fs, path = _url_fs(url)
-    try:
-        with fs.open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise ImageReadError(f"{url}: no such file") from None
-    except IsADirectoryError:
-        raise ImageReadError(f"{url}: is a directory, not an image") from None
-    except OSError as exc:
-        raise ImageReadError(f"{url}: cannot read ({exc.strerror or exc})") from None
+    with read_errors(url), fs.open(path, "rb") as f:
+        return f.read()
 
 
 def _expand_url(url: str) -> list[str]:
