@@ -8,6 +8,7 @@ import contextlib
 import tempfile
 
 from ..pretrained import load_model
+from ..video.clips import read_unlabelled
 from ..video.trackers import DEFAULT_TRACKER, available_trackers
 from ..video.tracking_evaluation import clips_from, evaluate_tracking
 from .options import (
@@ -50,6 +51,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--min-face", type=float, default=20.0, metavar="PX",
                    help="VOC data: faces smaller than PX in a frame are ignored there "
                         "(neither to find nor false; default 20)")
+    p.add_argument("--unlabelled", metavar="JSON",
+                   help="VOC data: faces the annotations leave out, ignored in the ground "
+                        "truth ({photo: [[x, y, w, h], ...]}, photo without its suffix)")
     p.add_argument("--seed", type=int, default=0, help="VOC data: seed of the clips (0)")
     p.add_argument("--save-clips", metavar="DIR",
                    help="VOC data: keep the clips made in DIR (default: a temporary folder)")
@@ -59,6 +63,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def run(args: argparse.Namespace) -> int:
     classifier = load_model(args.model)
     trackers = args.tracker or [DEFAULT_TRACKER]
+    unlabelled = read_unlabelled(args.unlabelled) if args.unlabelled else None
     with contextlib.ExitStack() as cleanup:
         out = args.save_clips or cleanup.enter_context(
             tempfile.TemporaryDirectory(prefix="maskdet-clips-"))
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             args.data, out, held_out=classifier.settings_.sources if args.held_out else None,
             count=args.clips, seed=args.seed, frames=args.frames,
             classes=tuple(str(c) for c in classifier.classes_), min_face=args.min_face,
-            min_faces=args.min_faces)
+            min_faces=args.min_faces, unlabelled=unlabelled)
         results = evaluate_tracking(clips, trackers, model=classifier,
                                     face_detector=args.face_detector, every=args.every,
                                     progress=progress(args))

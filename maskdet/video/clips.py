@@ -19,8 +19,9 @@ Example:
 from __future__ import annotations
 
 import configparser
+import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,7 +173,7 @@ def plan_clip(
                     occluders=tuple(tuple(o) for o in occluders), fps=fps)
 
 
-def ground_truth(plan: ClipPlan, faces: Sequence[tuple[Sequence[float], str]],
+def ground_truth(plan: ClipPlan, faces: Sequence[tuple[Sequence[float], str | None]],
                  classes: Sequence[str] | None = None, min_face: float = 20.0,
                  min_visibility: float = 0.5) -> list[MotRow]:
     """The ground-truth rows of the faces of the photo (``(x, y, w, h)``, label) in each
@@ -181,7 +182,8 @@ def ground_truth(plan: ClipPlan, faces: Sequence[tuple[Sequence[float], str]],
     A face is left out of a frame where none of it is in view, and its box is cut to the
     frame where part of it is (as a detector sees it). It is marked *ignored*
     (``conf`` 0) where less than ``min_visibility`` of it is visible, where its shorter side
-    is below ``min_face`` pixels, or where its label is not one of ``classes``.
+    is below ``min_face`` pixels, or where its label is not one of ``classes``; a face
+    labelled None (one the photo's annotations leave out) is always ignored.
     """
     if not faces:
         return []
@@ -198,7 +200,8 @@ def ground_truth(plan: ClipPlan, faces: Sequence[tuple[Sequence[float], str]],
             if not inside[i]:
                 continue
             box = (*x1y1[i], *(x2y2[i] - x1y1[i]))
-            counts = (visible[i] >= min_visibility and min(box[2], box[3]) >= min_face
+            counts = (label is not None and visible[i] >= min_visibility
+                      and min(box[2], box[3]) >= min_face
                       and (classes is None or label in classes))
             rows.append(MotRow(k + 1, i + 1, tuple(float(v) for v in box), 1.0 if counts else
                                0.0, label, float(visible[i])))
@@ -219,7 +222,7 @@ class Clip:
 
 
 def write_clip(folder: str | os.PathLike, photo: np.ndarray,
-               faces: Sequence[tuple[Sequence[float], str]], plan: ClipPlan,
+               faces: Sequence[tuple[Sequence[float], str | None]], plan: ClipPlan,
                labels: Sequence[str], classes: Sequence[str] | None = None,
                min_face: float = 20.0) -> Clip:
     """Write the clip of ``photo`` under ``plan`` as a MOTChallenge sequence in ``folder``:
@@ -273,9 +276,42 @@ def photo_faces(dataset: Dataset) -> Iterator[tuple[Path, list[tuple[tuple[int, 
     yield from sorted(by_photo.items())
 
 
+def read_unlabelled(path: str | os.PathLike) -> dict[str, list[tuple[float, ...]]]:
+    """The faces a VOC folder's annotations leave out, for :func:`make_clips`: a JSON file
+    mapping a photo's file name without its suffix to ``[x, y, w, h]`` boxes (or holding
+    that mapping under ``"faces"``, beside notes).
+
+    Raises:
+        MaskdetError: the file cannot be read, is not JSON, or holds something else (named).
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MaskdetError(f"{path}: cannot read the unlabelled faces ({exc.strerror or exc})"
+                           ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MaskdetError(f"{path}: not JSON ({exc})") from None
+    faces = data.get("faces", data) if isinstance(data, dict) else None
+    if not isinstance(faces, dict):
+        raise MaskdetError(f"{path}: expected {{photo: [[x, y, w, h], ...]}}")
+    out = {}
+    for photo, boxes in faces.items():
+        if not isinstance(boxes, list) or not all(
+                isinstance(b, list) and len(b) == 4 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in b)
+                and b[2] > 0 and b[3] > 0 for b in boxes):
+            raise MaskdetError(f"{path}: {photo!r} must hold [x, y, w, h] boxes of positive "
+                               "size")
+        out[str(photo)] = [tuple(float(v) for v in b) for b in boxes]
+    return out
+
+
 def make_clips(dataset: Dataset, out: str | os.PathLike, count: int | None = None,
                seed: int = 0, frames: int = 120, classes: Sequence[str] | None = None,
-               min_face: float = 20.0, min_faces: int = 1, **camera) -> list[Clip]:
+               min_face: float = 20.0, min_faces: int = 1,
+               unlabelled: Mapping[str, Sequence[Sequence[float]]] | None = None,
+               **camera) -> list[Clip]:
     """Clips of the photos of a VOC ``dataset``, one per photo, written in ``out/<photo>/``.
 
     Args:
@@ -283,6 +319,9 @@ def make_clips(dataset: Dataset, out: str | os.PathLike, count: int | None = Non
             with at least ``min_faces`` faces that count; None: every such photo.
         classes: the labels that count (a model's classes); faces of other labels are
             ignored in the ground truth.
+        unlabelled: per photo (file name without its suffix), the ``x, y, w, h`` boxes of
+            faces its annotations leave out: ignored in the ground truth (as MOTChallenge's
+            distractors), so that a track on one is neither a hit nor a false positive.
         camera: passed on to :func:`plan_clip` (``zoom``, ``shake``, ``occlusions``, ...).
     """
     rng = np.random.default_rng(seed)
@@ -297,10 +336,12 @@ def make_clips(dataset: Dataset, out: str | os.PathLike, count: int | None = Non
     for path, faces in photos:
         image = read_image(path)
         plan = plan_clip((image.shape[1], image.shape[0]), rng, frames=frames, **camera)
-        clips.append(write_clip(Path(out) / path.stem, image, faces, plan, labels, classes,
-                                min_face))
+        # Appended: the labelled faces keep their track ids (face i is track i + 1).
+        extra = [(tuple(box), None) for box in (unlabelled or {}).get(path.stem, ())]
+        clips.append(write_clip(Path(out) / path.stem, image, faces + extra, plan, labels,
+                                classes, min_face))
     return clips
 
 
 __all__ = ["CLIP_FPS", "CLIP_SIZE", "Clip", "ClipPlan", "ground_truth", "make_clips",
-           "photo_faces", "plan_clip", "read_clip", "write_clip"]
+           "photo_faces", "plan_clip", "read_clip", "read_unlabelled", "write_clip"]

@@ -101,6 +101,9 @@ def clips_from(source: str | os.PathLike, out: str | os.PathLike,
         clips = make_clips(dataset, out, **make)
     elif held_out is not None:
         raise MaskdetError(f"{source}: --held-out needs a VOC folder of photos to make clips of")
+    elif make.get("unlabelled"):
+        raise MaskdetError(f"{source}: unlabelled faces need a VOC folder of photos to make "
+                           "clips of")
     elif (source / "seqinfo.ini").is_file():
         clips = [read_clip(source)]
     else:

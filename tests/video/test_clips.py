@@ -139,3 +139,28 @@ def test_make_clips_of_a_voc_dataset(tmp_path):
         assert count_frames(clip.video) == 8
         # The 12 px face of each photo is below min_face: ignored wherever it is in view.
         assert {r.label for r in rows if r.conf == 0 and r.visibility == 1} <= {"without_mask"}
+
+
+def test_faces_the_annotations_leave_out_are_ignored(tmp_path):
+    # A face the photo's annotations miss (label None), given per photo to make_clips: in the
+    # ground truth as an ignored face after the labelled ones, whose track ids do not change.
+    rows = ground_truth(PLAN, [FACES[1], ((40, 50, 20, 20), None)], min_face=12)
+    assert [(r.frame, r.track, r.conf, r.label) for r in rows] == [
+        (1, 1, 1.0, "without_mask"), (1, 2, 0.0, None),
+        (2, 1, 1.0, "without_mask"), (2, 2, 0.0, None)]
+    np.testing.assert_allclose(rows[1].box, (0, 70, 40, 40))  # 2 * (40, 50) - (80, 30)
+
+    dataset = load_dataset(write_voc_scenes(tmp_path / "voc", 2))
+    stem = sorted({p.stem for p in dataset.paths})[0]
+    plain = make_clips(dataset, tmp_path / "plain", frames=4, seed=0)
+    reviewed = make_clips(dataset, tmp_path / "reviewed", frames=4, seed=0,
+                          unlabelled={stem: [(5, 5, 40, 40)]})
+    for a, b in zip(plain, reviewed):
+        before, after = read_mot(a.truth, a.labels), read_mot(b.truth, b.labels)
+        extra = [r for r in after if r not in before]
+        if a.folder.name == stem:
+            assert extra and all(r.ignored and r.label is None for r in extra)
+            assert {r.track for r in extra} == {max(r.track for r in before) + 1}
+        else:
+            assert not extra
+        assert [r for r in after if r in before] == before

@@ -84,6 +84,8 @@ def test_clips_from_names_what_it_cannot_use(tmp_path, synthetic_clips):
     assert clips_from(folder, tmp_path / "out")[0].folder == folder
     with pytest.raises(MaskdetError, match="--held-out needs a VOC folder"):
         clips_from(folder, tmp_path / "out", held_out=[])
+    with pytest.raises(MaskdetError, match="unlabelled faces need a VOC folder"):
+        clips_from(folder, tmp_path / "out", unlabelled={"x": [(0, 0, 5, 5)]})
 
 
 def test_cli_usage_and_input_errors(capsys, tmp_path):
@@ -94,6 +96,27 @@ def test_cli_usage_and_input_errors(capsys, tmp_path):
                              "hog-svm")
     assert code == 1 and err.strip().endswith("none: no such folder") and out == ""
     assert err.count("\n") == 1 and err.startswith("maskdet: error: ")
+    bad = tmp_path / "unlabelled.json"
+    for text, message in [("{", "not JSON"), ('{"faces": [1]}', "expected {photo"),
+                          ('{"p1": [[1, 2, 3]]}', "'p1' must hold [x, y, w, h] boxes"),
+                          ('{"p1": [[1, 2, 0, 4]]}', "'p1' must hold [x, y, w, h] boxes")]:
+        bad.write_text(text)
+        code, out, err = run_cli(capsys, "evaluate-tracking", tmp_path, "--model", "hog-svm",
+                                 "--unlabelled", bad)
+        assert code == 1 and message in err and err.count("\n") == 1, (text, err)
+    code, _, err = run_cli(capsys, "evaluate-tracking", tmp_path, "--model", "hog-svm",
+                           "--unlabelled", tmp_path / "missing.json")
+    assert code == 1 and "missing.json: cannot read the unlabelled faces" in err
+
+
+def test_read_unlabelled_takes_the_mapping_or_a_faces_key(tmp_path):
+    from maskdet.video.clips import read_unlabelled
+
+    path = tmp_path / "u.json"
+    path.write_text('{"about": "reviewed", "faces": {"p1": [[1, 2, 3, 4.5]], "p2": []}}')
+    assert read_unlabelled(path) == {"p1": [(1.0, 2.0, 3.0, 4.5)], "p2": []}
+    path.write_text('{"p1": [[1, 2, 3, 4]]}')
+    assert read_unlabelled(path) == {"p1": [(1.0, 2.0, 3.0, 4.0)]}
 
 
 @pytest.mark.shared
