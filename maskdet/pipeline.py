@@ -12,7 +12,7 @@ import numpy as np
 from .classifiers import Classifier
 from .detections import Detections
 from .draw import annotate
-from .faces import FaceDetector, create_face_detector, crop_face
+from .faces import ALIASES, FaceDetector, create_face_detector, crop_face
 from .pretrained import load_model
 
 
@@ -24,7 +24,8 @@ class MaskDetector:
             a bundled model's name (``"cnn"``, ``"hog-svm"``), or None for the bundled
             default model (see :func:`~maskdet.pretrained.load_model`).
         face_detector: a :class:`~maskdet.faces.FaceDetector` or a name (``"yunet"``,
-            ``"haar"``).
+            ``"haar"``). YuNet by name is created with the model's face score
+            (``settings_.face_score``, chosen with its operating point), if it has one.
         min_face: ignore faces whose shorter side is below this many pixels.
         min_face_score: ignore faces the face detector is less sure of than this.
         min_confidence: drop classified faces whose confidence (face score times the
@@ -51,7 +52,8 @@ class MaskDetector:
         min_confidence: float | Mapping[str, float] | None = None,
     ) -> None:
         self.classifier = load_model(model)
-        self.face_detector = create_face_detector(face_detector)
+        self.face_detector = create_face_detector(
+            face_detector, **face_detector_params(self.classifier, face_detector))
         self.min_face = min_face
         self.min_face_score = min_face_score
         if min_confidence is None:
@@ -111,6 +113,18 @@ class MaskDetector:
     def annotate(self, image: np.ndarray, detections: Detections, **kwargs) -> np.ndarray:
         """A copy of ``image`` with labelled boxes; see :func:`maskdet.draw.annotate`."""
         return annotate(image, detections, **kwargs)
+
+
+def face_detector_params(classifier: Classifier, face_detector: FaceDetector | str,
+                         **params) -> dict:
+    """``params`` for :func:`~maskdet.faces.create_face_detector`, plus the model's face
+    score (``settings_.face_score``) as YuNet's score threshold when ``face_detector`` names
+    YuNet and ``params`` set none."""
+    score = classifier.settings_.face_score
+    if (isinstance(face_detector, str) and ALIASES.get(face_detector, face_detector) == "yunet"
+            and score is not None):
+        params.setdefault("score_threshold", score)
+    return params
 
 
 def framing_detector(classifier: Classifier) -> FaceDetector | None:

@@ -95,6 +95,23 @@ OPERATING_CONFIDENCE = 0.9
 #: without its fold (photos split with seed SEED + 1): 112 unmasked faces of at least 20 px to
 #: judge a precision on, where one validation part of a quarter of the photos holds 20.
 OPERATING_FOLDS = 4
+#: The face scores from which YuNet's faces are classified, chosen in the folds with the
+#: operating point: YuNet scores masked faces lower than bare ones, so a lower score finds more
+#: of them, and the operating point drops the false faces that come with them. The shipped
+#: choice is a setting of the bundle (``settings.face_score``). 0.75 is YuNet's own threshold:
+#: the faces cut for training and the framing of the face photos stay at it.
+PROPOSAL_SCORES = (0.75, 0.6, 0.5)
+YUNET_SCORE = 0.75
+#: How much of the masked faces' precision (pooled over the folds) a face score below YuNet's
+#: own may give up for the faces it finds: a point. (Not an absolute floor: the training
+#: photos' annotations leave out background faces, which any detector finds.)
+MAX_PRECISION_LOSS = 0.01
+#: How sure the recipe's intervals are, and the photo resamples behind them: photos, not
+#: faces, are resampled, because the faces of one photo share its light, camera and crowd.
+INTERVAL_CONFIDENCE = 0.9
+BOOTSTRAP_RESAMPLES = 2000
+#: The labels whose precision and recall at the operating point get intervals.
+INTERVAL_LABELS = ("with_mask", "without_mask")
 #: Frame the mask-faces images on the face YuNet finds in them (``maskdet.faces.frame_face``):
 #: group and street photos in the face folders are cut to their largest face, as faces are
 #: cut from photos at inference; close-ups keep their scale. Recorded in the bundles
@@ -177,6 +194,28 @@ def detector_boxes(scenes: Dataset, detector: FaceDetector) -> dict[Path, np.nda
     return out
 
 
+def proposal_detector(detector: FaceDetector) -> FaceDetector:
+    """The detector of the faces scored end to end: for YuNet, the same asked for faces from
+    the lowest of PROPOSAL_SCORES (each pipeline keeps those from its model's face score,
+    :func:`face_floor`); any other detector as it is."""
+    base = getattr(detector, "detector", detector)
+    if isinstance(base, YuNetDetector) and base.score_threshold > min(PROPOSAL_SCORES):
+        return CachedFaceDetector(YuNetDetector(model_path=base.model_path,
+                                                score_threshold=min(PROPOSAL_SCORES)))
+    return detector
+
+
+def face_floor(classifier: Classifier, detector: FaceDetector) -> float:
+    """The face score from which a pipeline of ``classifier`` keeps ``detector``'s faces, as
+    ``MaskDetector`` does with YuNet by name: the model's face score, else YuNet's own
+    threshold for a YuNet asked for more (:func:`proposal_detector`); 0 otherwise."""
+    base = getattr(detector, "detector", detector)
+    if not isinstance(base, YuNetDetector):
+        return 0.0
+    score = classifier.settings_.face_score
+    return YUNET_SCORE if score is None else score
+
+
 def scene_crops(scenes: Dataset, margin: float, boxes: dict[Path, np.ndarray] | None = None,
                 min_face: int = TRAIN_MIN_FACE) -> tuple[list[np.ndarray], np.ndarray]:
     """Face crops of labelled scene faces of at least ``min_face`` px (mask_weared_incorrect
@@ -231,8 +270,11 @@ def near_copy_free(test: Dataset, train: Dataset) -> np.ndarray:
 
 
 def measure(classifier: Classifier, sources: Sources, detector: FaceDetector,
-            faces_clean: np.ndarray | None = None) -> dict[str, Any]:
-    """The held-out scores of a trained classifier on both sources."""
+            faces_clean: np.ndarray | None = None,
+            proposals: FaceDetector | None = None) -> dict[str, Any]:
+    """The held-out scores of a trained classifier on both sources (``detector`` frames the
+    face photos; ``proposals``, by default ``detector``, finds the faces end to end)."""
+    proposals = proposals or detector
     margin = classifier.preprocessing.margin
     out: dict[str, Any] = {"mask_faces_test": measure_faces(classifier, sources.faces_test,
                                                             detector, faces_clean)}
@@ -241,9 +283,9 @@ def measure(classifier: Classifier, sources: Sources, detector: FaceDetector,
         evaluate_with_predictions(classifier, images, labels)[0])
     # At the model's operating point (what MaskDetector does by default), and with every
     # face kept: the whole precision-recall curve, for AP and recall at other precisions.
-    out["mask_scenes_test_end_to_end"] = end_to_end(classifier, sources.scenes_test, detector)
+    out["mask_scenes_test_end_to_end"] = end_to_end(classifier, sources.scenes_test, proposals)
     out["mask_scenes_test_end_to_end_all_faces"] = end_to_end(
-        classifier, sources.scenes_test, detector, min_confidence=0)
+        classifier, sources.scenes_test, proposals, min_confidence=0)
     return out
 
 
@@ -264,21 +306,69 @@ def measure_faces(classifier: Classifier, faces: Dataset, detector: FaceDetector
 
 def end_to_end(classifier: Classifier, photos: Dataset, detector: FaceDetector,
                min_confidence: float | None = None) -> dict[str, Any]:
-    """Face detection + ``classifier`` on VOC photos, faces of at least EVAL_MIN_FACE px."""
+    """Face detection + ``classifier`` on VOC photos, faces of at least EVAL_MIN_FACE px from
+    the model's face score (:func:`face_floor`); with, per label, the photo-bootstrap
+    interval of its precision and recall."""
     pipeline = MaskDetector(classifier, face_detector=detector, min_face=EVAL_MIN_FACE,
+                            min_face_score=face_floor(classifier, detector),
                             min_confidence=min_confidence)
-    scenes = evaluate_scenes(pipeline, photos)
+    scenes = evaluate_scenes(pipeline, photos, keep_results=True)
+    classes = list(pipeline.classes)
+    intervals = {label: bootstrap_interval(photo_tallies(scenes["results"], classes, label))
+                 for label in INTERVAL_LABELS if label in classes}
     return {"images": scenes["images"], "iou": scenes["iou"], "min_face": EVAL_MIN_FACE,
-            "min_confidence": pipeline.min_confidence, "mean_ap": scenes["mean_ap"],
-            "detector_recall": scenes["detector_recall"], "per_class": scenes["per_class"]}
+            "min_confidence": pipeline.min_confidence,
+            "min_face_score": pipeline.min_face_score, "mean_ap": scenes["mean_ap"],
+            "detector_recall": scenes["detector_recall"], "per_class": scenes["per_class"],
+            "intervals": intervals}
 
 
-def validation_results(classifier: Classifier, photos: Dataset, detector: FaceDetector
-                       ) -> tuple[list[SceneResult], list[str]]:
-    """Face detection + ``classifier`` on ``photos`` with every face kept, per photo, and the
-    pipeline's classes: what :func:`choose_operating_point` chooses from."""
+def photo_tallies(results: list[SceneResult], classes: list[str], label: str,
+                  min_confidence: dict[str, float] | None = None) -> np.ndarray:
+    """Per photo, ``(true positives, detections, ground truth)`` of ``label`` (at
+    ``min_confidence``, if given), faces of at least EVAL_MIN_FACE px: detections are matched
+    photo by photo, so the sums over photos are the pooled figures."""
+    rows = []
+    for result in results:
+        if min_confidence:
+            result = result.above(min_confidence)
+        c = scene_detection_metrics([result], classes, min_face=EVAL_MIN_FACE)["per_class"][label]
+        rows.append((c["tp"], c["detections"], c["ground_truth"]))
+    return np.array(rows, np.int64).reshape(-1, 3)
+
+
+def bootstrap_interval(tallies: np.ndarray, confidence: float = INTERVAL_CONFIDENCE,
+                       resamples: int = BOOTSTRAP_RESAMPLES, seed: int = SEED
+                       ) -> dict[str, Any]:
+    """The central ``confidence`` interval of precision and recall over photos resampled
+    with replacement (``tallies`` from :func:`photo_tallies`), beside the figures on all."""
+    tp, detections, truth = (int(v) for v in tallies.sum(axis=0))
+    out: dict[str, Any] = {"confidence": confidence, "resamples": resamples,
+                           "photos": len(tallies), "tp": tp, "detections": detections,
+                           "ground_truth": truth,
+                           "precision": tp / detections if detections else None,
+                           "recall": tp / truth if truth else None}
+    if not len(tallies):
+        return out
+    picks = np.random.default_rng(seed).integers(0, len(tallies), (resamples, len(tallies)))
+    sums = tallies[picks].sum(axis=1)
+    tail = (1 - confidence) / 2
+    for name, k, n in (("precision", 0, 1), ("recall", 0, 2)):
+        # A resample without any detection (or face) of the label has no value: left out.
+        values = sums[sums[:, n] > 0, k] / sums[sums[:, n] > 0, n]
+        bounds = np.quantile(values, [tail, 1 - tail]) if len(values) else None
+        out[f"{name}_interval"] = None if bounds is None else [round(float(v), 4)
+                                                               for v in bounds]
+    return out
+
+
+def validation_results(classifier: Classifier, photos: Dataset, detector: FaceDetector,
+                       min_face_score: float = 0.0) -> tuple[list[SceneResult], list[str]]:
+    """Face detection + ``classifier`` on ``photos`` with every face from ``min_face_score``
+    kept, per photo, and the pipeline's classes: what :func:`choose_operating_point` chooses
+    from."""
     pipeline = MaskDetector(classifier, face_detector=detector, min_face=EVAL_MIN_FACE,
-                            min_confidence=0)
+                            min_face_score=min_face_score, min_confidence=0)
     results = evaluate_scenes(pipeline, photos, keep_results=True)["results"]
     return results, list(pipeline.classes)
 
@@ -323,22 +413,111 @@ def choose_operating_point(results: list[SceneResult], classes: list[str]) -> di
 def cross_validated_operating_point(name: str, sources: Sources,
                                     boxes: dict[Path, np.ndarray], detector: FaceDetector,
                                     params: dict[str, Any] | None = None,
-                                    folds: int = OPERATING_FOLDS) -> dict[str, Any]:
+                                    folds: int = OPERATING_FOLDS,
+                                    proposals: FaceDetector | None = None) -> dict[str, Any]:
     """The operating point of model ``name`` chosen on all the scene training photos: each
     fold of them scored by the same settings trained without it (as scikit-learn's
-    TunedThresholdClassifierCV tunes a threshold), the results pooled."""
-    results: list[SceneResult] = []
+    TunedThresholdClassifierCV tunes a threshold), the results pooled.
+
+    With a YuNet ``proposals`` detector (:func:`proposal_detector`), the face score from
+    which faces are classified is chosen with it, among PROPOSAL_SCORES (see
+    :func:`choose_face_score`)."""
+    proposals = proposals or detector
+    yunet = isinstance(getattr(proposals, "detector", proposals), YuNetDetector)
+    scores: tuple[float | None, ...] = PROPOSAL_SCORES if yunet else (None,)
+    per_fold: dict[float | None, list[list[SceneResult]]] = {t: [] for t in scores}
     classes: list[str] = []
     for k, fold in enumerate(scene_folds(sources, folds)):
         model, _ = train_model(name, fold, boxes, detector, params)
-        found, classes = validation_results(model, fold.scenes_test, detector)
-        results += found
-        logger.info("%s: fold %d of %d scored (%d photos)", name, k + 1, folds, len(found))
-    point = choose_operating_point(results, classes)
-    if point:
-        point["note"] += f", pooled over {folds} folds of the scene training photos"
-        point["validation"]["folds"] = folds
+        for t in scores:
+            found, classes = validation_results(model, fold.scenes_test, proposals,
+                                                min_face_score=t or 0.0)
+            per_fold[t].append(found)
+        logger.info("%s: fold %d of %d scored (%d photos)", name, k + 1, folds,
+                    len(per_fold[scores[0]][-1]))
+    t, point, table = choose_face_score(
+        {t: [r for found in per_fold[t] for r in found] for t in scores}, classes)
+    if not point:  # no operating point: what each face score gave, for the record
+        return {"face_scores": table}
+    point["note"] += f", pooled over {folds} folds of the scene training photos"
+    if t is not None:
+        point["face_score"] = t
+        point["note"] += f"; faces from YuNet score {t:g}"
+    point["validation"].update(folds=folds, **fold_spread(per_fold[t], classes,
+                                                          point["min_confidence"]))
+    point["face_scores"] = table
     return point
+
+
+def choose_face_score(results: dict[float | None, list[SceneResult]], classes: list[str]
+                      ) -> tuple[float | None, dict[str, Any], dict[str, dict[str, Any]]]:
+    """Among face scores (``results`` per score, highest first: YuNet's own, the baseline),
+    the one whose operating point (:func:`choose_operating_point`) gives the highest sum of
+    the two labels' recalls (an unmasked face counts as much as all the masked ones
+    together), a lower score only if masked faces lose at most MAX_PRECISION_LOSS of the
+    baseline's precision; ties go to the higher score. Returns the score, its operating
+    point (empty: none) and, per score, what it gives."""
+    table: dict[str, dict[str, Any]] = {}
+    best: tuple[float, float | None, dict[str, Any]] | None = None
+    baseline: float | None = None
+    for t, found in results.items():
+        point = choose_operating_point(found, classes)
+        row = _face_score_row(point, found, classes, baseline)
+        if baseline is None:
+            baseline = (row.get("with_mask") or {}).get("precision") or 0.0
+        table[str(t)] = row
+        if row["accepted"] and (best is None or row["recall_sum"] > best[0] + 1e-12):
+            best = (row["recall_sum"], t, point)
+    if best is None:
+        return None, {}, table
+    return best[1], best[2], table
+
+
+def _face_score_row(point: dict[str, Any], results: list[SceneResult], classes: list[str],
+                    baseline: float | None) -> dict[str, Any]:
+    """What one face score gives at its operating point, pooled over the folds; whether it
+    may be chosen (``accepted``: the baseline score itself (``baseline`` None), or masked
+    faces within MAX_PRECISION_LOSS of the ``baseline`` precision)."""
+    row: dict[str, Any] = {"min_confidence": point.get("min_confidence", {}), "found": 0,
+                           "recall_sum": 0.0, "accepted": bool(point)}
+    for label in INTERVAL_LABELS:
+        if label not in classes:
+            continue
+        tp, detections, truth = (int(v) for v in photo_tallies(
+            results, classes, label, point.get("min_confidence")).sum(axis=0))
+        row[label] = {"tp": tp, "detections": detections, "ground_truth": truth,
+                      "precision": tp / detections if detections else None,
+                      "recall": tp / truth if truth else None,
+                      "precision_lower_bound": precision_lower_bound(tp, detections,
+                                                                     OPERATING_CONFIDENCE)}
+        row["found"] += tp
+        row["recall_sum"] += row[label]["recall"] or 0.0
+    masked = row.get("with_mask")
+    if masked and baseline is not None:
+        row["accepted"] = row["accepted"] and (
+            (masked["precision"] or 0.0) >= baseline - MAX_PRECISION_LOSS)
+    return row
+
+
+def fold_spread(per_fold: list[list[SceneResult]], classes: list[str],
+                min_confidence: dict[str, float]) -> dict[str, Any]:
+    """How the operating point's precision and recall vary: per label, the figures of each
+    fold at the point (``at_point_per_fold``), and the photo-bootstrap interval of the pooled
+    figures (``at_point_pooled``)."""
+    per_fold_out: dict[str, list] = {}
+    pooled: dict[str, Any] = {}
+    for label in INTERVAL_LABELS:
+        if label not in classes:
+            continue
+        tallies = [photo_tallies(found, classes, label, min_confidence) for found in per_fold]
+        per_fold_out[label] = [
+            {"photos": len(t), "tp": int(t[:, 0].sum()), "detections": int(t[:, 1].sum()),
+             "ground_truth": int(t[:, 2].sum()),
+             "precision": float(t[:, 0].sum() / t[:, 1].sum()) if t[:, 1].sum() else None,
+             "recall": float(t[:, 0].sum() / t[:, 2].sum()) if t[:, 2].sum() else None}
+            for t in tallies]
+        pooled[label] = bootstrap_interval(np.concatenate(tallies))
+    return {"at_point_per_fold": per_fold_out, "at_point_pooled": pooled}
 
 
 def set_operating_point(classifier: Classifier, point: dict[str, Any]) -> None:
@@ -347,7 +526,8 @@ def set_operating_point(classifier: Classifier, point: dict[str, Any]) -> None:
     a metric."""
     classifier.settings_ = replace(classifier.settings_,
                                    min_confidence=point.get("min_confidence", {}),
-                                   operating_point_note=point.get("note", ""))
+                                   operating_point_note=point.get("note", ""),
+                                   face_score=point.get("face_score"))
     classifier.metrics_["operating_point"] = point
 
 
@@ -388,6 +568,7 @@ def build(data_dir: Path, out: Path, names: list[str], detector: FaceDetector | 
     """
     sources = load_sources(data_dir)
     detector = CachedFaceDetector(detector or create_face_detector("yunet"))
+    proposals = proposal_detector(detector)
     boxes = detector_boxes(sources.scenes_train, detector)
     clean = near_copy_free(sources.faces_test, sources.faces_train)
     logger.info("%d of %d mask-faces test images have no near-copy in the training part",
@@ -396,7 +577,7 @@ def build(data_dir: Path, out: Path, names: list[str], detector: FaceDetector | 
     report = {}
     for name in names:
         point = cross_validated_operating_point(name, sources, boxes, detector,
-                                                (params or {}).get(name))
+                                                (params or {}).get(name), proposals=proposals)
         logger.info("%s: operating point %s", name, point.get("min_confidence"))
         classifier, info = train_model(name, sources, boxes, detector,
                                        (params or {}).get(name))
@@ -404,7 +585,7 @@ def build(data_dir: Path, out: Path, names: list[str], detector: FaceDetector | 
         recipe = {"script": "recipes/default_models.py", "seed": SEED, **info,
                   "train_min_face": TRAIN_MIN_FACE, "eval_min_face": EVAL_MIN_FACE}
         report[name] = _measure_and_save(classifier, out / f"{name}.maskdet", sources,
-                                         detector, clean, recipe)
+                                         detector, clean, recipe, proposals)
     return _write_report(out, report)
 
 
@@ -421,6 +602,7 @@ def remeasure(data_dir: Path, out: Path, names: list[str],
 
     sources = load_sources(data_dir)
     detector = CachedFaceDetector(detector or create_face_detector("yunet"))
+    proposals = proposal_detector(detector)
     boxes = detector_boxes(sources.scenes_train, detector) if operating_point else {}
     clean = near_copy_free(sources.faces_test, sources.faces_train)
     report = {}
@@ -429,18 +611,21 @@ def remeasure(data_dir: Path, out: Path, names: list[str],
         classifier = load_classifier(path)
         if operating_point:
             point = cross_validated_operating_point(name, sources, boxes, detector,
-                                                    (params or {}).get(name))
-            logger.info("%s: operating point %s", name, point.get("min_confidence"))
+                                                    (params or {}).get(name),
+                                                    proposals=proposals)
+            logger.info("%s: operating point %s, face score %s", name,
+                        point.get("min_confidence"), point.get("face_score"))
             set_operating_point(classifier, point)
         recipe = {k: v for k, v in classifier.metrics_["recipe"].items() if k != "held_out"}
-        report[name] = _measure_and_save(classifier, path, sources, detector, clean, recipe)
+        report[name] = _measure_and_save(classifier, path, sources, detector, clean, recipe,
+                                         proposals)
     return _write_report(out, report)
 
 
 def _measure_and_save(classifier: Classifier, path: Path, sources: Sources,
-                      detector: FaceDetector, clean: np.ndarray,
-                      recipe: dict[str, Any]) -> dict[str, Any]:
-    recipe = {**recipe, "held_out": measure(classifier, sources, detector, clean)}
+                      detector: FaceDetector, clean: np.ndarray, recipe: dict[str, Any],
+                      proposals: FaceDetector | None = None) -> dict[str, Any]:
+    recipe = {**recipe, "held_out": measure(classifier, sources, detector, clean, proposals)}
     classifier.metrics_["recipe"] = recipe
     classifier.save(path)
     logger.info("%s: %s", path.name, _headline(recipe["held_out"]))

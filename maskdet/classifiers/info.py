@@ -37,6 +37,10 @@ class ModelSettings:
             the label's probability) at which a face is reported; labels not named keep every
             face. :class:`~maskdet.pipeline.MaskDetector` applies it by default.
         operating_point_note: how the operating point was chosen (one line, for people).
+        face_score: the face score from which YuNet's faces are classified, chosen with
+            the operating point (faces YuNet is less sure of are often masked ones; the
+            operating point drops the false ones); None: YuNet's own threshold (0.75).
+            :class:`~maskdet.pipeline.MaskDetector` applies it to a YuNet it creates by name.
         framing: the face detector that framed the face-folder images in training
             (:func:`~maskdet.faces.frame_face`), or None when they were used whole.
         sources: how each training source was split (:func:`~maskdet.data.held_out_part`).
@@ -44,12 +48,14 @@ class ModelSettings:
 
     min_confidence: Mapping[str, float] = field(default_factory=dict)
     operating_point_note: str = ""
+    face_score: float | None = None
     framing: str | None = None
     sources: tuple[SourceSplit, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"min_confidence": {str(k): float(v) for k, v in self.min_confidence.items()},
-                "operating_point_note": self.operating_point_note, "framing": self.framing,
+                "operating_point_note": self.operating_point_note,
+                "face_score": self.face_score, "framing": self.framing,
                 "sources": [s.to_dict() for s in self.sources]}
 
     @classmethod
@@ -58,6 +64,7 @@ class ModelSettings:
             min_confidence={str(k): float(v) for k, v in
                             (data.get("min_confidence") or {}).items()},
             operating_point_note=str(data.get("operating_point_note") or ""),
+            face_score=_face_score(data.get("face_score")),
             framing=data.get("framing") or None,
             sources=tuple(SourceSplit.from_dict(s) for s in data.get("sources") or ()))
 
@@ -71,6 +78,14 @@ class ModelSettings:
                               "operating_point_note": point.get("note"),
                               "framing": training.get("framing"),
                               "sources": training.get("sources")})
+
+
+def _face_score(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"settings.face_score must be a number from 0 to 1, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -90,7 +105,7 @@ class ModelInfo:
     Example:
         >>> info = maskdet.read_model_info("model.maskdet")  # doctest: +SKIP
         >>> info.settings.min_confidence, info.test_metrics["accuracy"]  # doctest: +SKIP
-        ({'without_mask': 0.216}, 0.987)
+        ({'without_mask': 0.614}, 0.987)
     """
 
     backend: str
@@ -171,6 +186,9 @@ class ModelInfo:
             note = self.settings.operating_point_note
             lines.append(f"  operating point: confidence {floors}"
                          + (f" ({note})" if note else ""))
+        if self.settings.face_score is not None:
+            lines.append(f"  faces classified from YuNet score {self.settings.face_score:g} "
+                         "(chosen with the operating point)")
         if self.settings.sources:
             lines.append("  held-out parts: " + ", ".join(
                 f"{s.name} ({s.test_files} of {s.files} files)" for s in self.settings.sources))

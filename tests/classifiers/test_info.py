@@ -26,14 +26,14 @@ def fitted(synthetic_faces):
 
 def test_settings_and_metrics_travel_with_the_bundle_apart(fitted, tmp_path):
     fitted.settings_ = ModelSettings(min_confidence={"without_mask": 0.25},
-                                     operating_point_note="chosen on folds",
+                                     operating_point_note="chosen on folds", face_score=0.6,
                                      framing="yunet", sources=(SOURCE,))
     fitted.metrics_["test"] = {"accuracy": 0.9, "balanced_accuracy": 0.85, "n": 20}
     path = fitted.save(tmp_path / "m.maskdet")
     manifest = maskdet.read_manifest(path)
     assert manifest["settings"] == {
         "min_confidence": {"without_mask": 0.25}, "operating_point_note": "chosen on folds",
-        "framing": "yunet", "sources": [SOURCE.to_dict()]}
+        "face_score": 0.6, "framing": "yunet", "sources": [SOURCE.to_dict()]}
     assert "operating_point" not in manifest["metrics"]  # measurements only
     info = read_model_info(path)
     assert info.settings == fitted.settings_
@@ -42,7 +42,13 @@ def test_settings_and_metrics_travel_with_the_bundle_apart(fitted, tmp_path):
     assert info.preprocessing == fitted.preprocessing
     loaded = maskdet.load_classifier(path)
     assert loaded.settings_ == fitted.settings_ and loaded.metrics_ == fitted.metrics_
-    assert maskdet.MaskDetector(loaded).min_confidence == {"without_mask": 0.25}
+    mask_detector = maskdet.MaskDetector(loaded)
+    assert mask_detector.min_confidence == {"without_mask": 0.25}
+    # YuNet by name gets the model's face score; a detector given as one is kept as it is.
+    assert mask_detector.face_detector.score_threshold == 0.6
+    yunet = maskdet.faces.YuNetDetector()
+    assert maskdet.MaskDetector(loaded, face_detector=yunet).face_detector is yunet
+    assert yunet.score_threshold == 0.75
 
 
 def test_save_leaves_the_classifier_as_it_was(fitted, tmp_path):
@@ -81,19 +87,22 @@ def test_format_1_settings_are_read_and_kept_by_upgrade(fitted, tmp_path):
 def test_describe_names_what_changes_results(fitted):
     fitted.settings_ = ModelSettings(min_confidence={"without_mask": 0.216},
                                      operating_point_note="chosen on folds", framing="yunet",
-                                     sources=(SOURCE,))
+                                     face_score=0.5, sources=(SOURCE,))
     lines = fitted.model_info().describe()
     assert lines[0] == "hog-svm model, classes with_mask, without_mask"
     assert "  class-folder images framed on the face yunet finds" in "\n".join(lines)
     assert ("  operating point: confidence without_mask >= 0.216 (chosen on folds)"
             in lines)
     assert "  held-out parts: mask-scenes (128 of 428 files)" in lines
+    assert "  faces classified from YuNet score 0.5 (chosen with the operating point)" in lines
 
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda m: m.update(classes=7), "invalid bundle manifest"),
     (lambda m: m.update(preprocessing={"size": "big"}), "invalid bundle manifest"),
     (lambda m: m["settings"].update(sources=[{"name": "x"}]), "invalid bundle manifest"),
+    (lambda m: m["settings"].update(face_score="high"), "face_score must be a number"),
+    (lambda m: m["settings"].update(face_score=1.5), "face_score must be a number"),
 ])
 def test_a_manifest_field_of_the_wrong_kind_is_one_line(fitted, tmp_path, change, message):
     manifest = maskdet.read_manifest(fitted.save(tmp_path / "m.maskdet"))

@@ -89,8 +89,11 @@ def test_build_writes_bundles_with_sources_and_held_out_metrics(built, data_dir)
         assert e2e["per_class"]["without_mask"]["ground_truth"] == 3  # 12 px faces ignored
     # The operating point, chosen on validation photos, is what MaskDetector applies.
     point = metrics["operating_point"]
-    assert set(point) <= {"min_confidence", "note", "validation"}
+    assert set(point) <= {"min_confidence", "note", "validation", "face_score", "face_scores"}
     assert info.settings.min_confidence == point.get("min_confidence", {})
+    # A detector other than YuNet is used as it is: no face score to choose.
+    assert info.settings.face_score is None and "face_score" not in point
+    assert set(point["face_scores"]) == {"None"}
     assert info.settings.operating_point_note == point.get("note", "")
     assert maskdet.MaskDetector(path).min_confidence == point.get("min_confidence", {})
     assert held["mask_scenes_test_end_to_end"]["min_confidence"] == point.get(
@@ -138,6 +141,8 @@ def test_operating_point_is_the_lowest_confidence_reaching_the_precision(built, 
     e2e = recipe.end_to_end(classifier, photos, TwoFaces(), point["min_confidence"])
     assert e2e["per_class"]["without_mask"]["precision"] == 1.0
     assert e2e["per_class"]["without_mask"]["tp"] == 10
+    interval = e2e["intervals"]["without_mask"]
+    assert interval["tp"] == 10 and interval["precision_interval"] == [1.0, 1.0]
     # No confidence reaches the precision when the false positive is the more certain one.
     monkeypatch.setattr(classifier, "predict_proba",
                         lambda X: np.array([[0.01, 0.99], [0.3, 0.7]], np.float32)[: len(X)])
@@ -170,9 +175,9 @@ def test_operating_point_pools_photos_scored_by_models_that_did_not_train_on_the
         trained.append(set(sources.scenes_train.paths))
         return train(name, sources, *args, **kwargs)
 
-    def spy_results(classifier, photos, detector):
+    def spy_results(classifier, photos, detector, **kwargs):
         scored.append(set(photos.paths))
-        return results(classifier, photos, detector)
+        return results(classifier, photos, detector, **kwargs)
 
     monkeypatch.setattr(recipe, "train_model", spy_train)
     monkeypatch.setattr(recipe, "validation_results", spy_results)
@@ -193,6 +198,33 @@ def test_operating_point_pools_photos_scored_by_models_that_did_not_train_on_the
         precision_lower_bound(validation["tp"], validation["detections"], 0.9))
     assert "pooled over 3 folds" in point["note"]
     assert 0 < point["min_confidence"]["without_mask"] < 1
+    # The spread of the point: each fold's figures there, which sum to the pooled ones.
+    folds = validation["at_point_per_fold"]["without_mask"]
+    assert [f["photos"] for f in folds] == [len(p) for p in scored]
+    assert sum(f["tp"] for f in folds) == validation["tp"]
+    assert sum(f["detections"] for f in folds) == validation["detections"]
+    assert sum(f["ground_truth"] for f in folds) == 7
+    pooled = validation["at_point_pooled"]["without_mask"]
+    assert pooled["precision"] == validation["precision"] and pooled["photos"] == 7
+    low, high = pooled["precision_interval"]
+    assert low <= min(f["precision"] for f in folds if f["precision"] is not None) <= high
+
+
+def test_bootstrap_interval_resamples_photos():
+    # Ten photos: nine with one face found right, one with two false detections.
+    tallies = np.array([[1, 1, 1]] * 9 + [[0, 2, 0]])
+    out = recipe.bootstrap_interval(tallies, confidence=0.9, resamples=4000, seed=0)
+    assert (out["tp"], out["detections"], out["ground_truth"]) == (9, 11, 9)
+    assert out["precision"] == pytest.approx(9 / 11) and out["recall"] == 1.0
+    low, high = out["precision_interval"]
+    # The bad photo, drawn k times of 10, gives (10 - k) / (10 + k): k = 0 (probability
+    # 0.35) is precision 1; k >= 3 has probability 0.07 and k >= 4 0.013, so the lower 5 %
+    # falls at k = 3, 7 / 13.
+    assert high == 1.0 and low == pytest.approx(7 / 13, abs=1e-4)  # rounded to 4 places
+    assert out["recall_interval"] == [1.0, 1.0]
+    again = recipe.bootstrap_interval(tallies, confidence=0.9, resamples=4000, seed=0)
+    assert again == out  # seeded
+    assert recipe.bootstrap_interval(np.zeros((0, 3), np.int64))["precision"] is None
 
 
 def test_remeasure_rewrites_the_metrics_not_the_weights(built, data_dir, tmp_path):
@@ -290,11 +322,50 @@ def test_shipped_bundles_match_the_recipe(name, built):
     assert keys(info.metrics["recipe"]) == keys(written.metrics["recipe"])
     # The operating point the recipe chose, where MaskDetector reads it.
     point = info.metrics["operating_point"]
-    assert set(point) <= {"min_confidence", "note", "validation"}
+    assert set(point) <= {"min_confidence", "note", "validation", "face_score", "face_scores"}
     assert info.settings.min_confidence == point.get("min_confidence", {})
+    # and the face score chosen with it, among those compared, with how each fold did there
+    assert info.settings.face_score == point["face_score"]
+    assert str(point["face_score"]) in point["face_scores"]
+    assert set(point["face_scores"]) == {str(t) for t in recipe.PROPOSAL_SCORES}
+    assert len(point["validation"]["at_point_per_fold"]["without_mask"]) == recipe.OPERATING_FOLDS
     assert all(label in info.classes and 0 < value < 1
                for label, value in info.settings.min_confidence.items())
     assert [s.name for s in info.settings.sources] == ["mask-faces", "mask-scenes"]
     assert info.settings.framing == "yunet"
     shipped = json.loads((PRETRAINED_DIR / "metrics.json").read_text())
     assert shipped[name]["held_out"] == info.metrics["recipe"]["held_out"]
+
+
+def test_face_score_is_the_one_finding_most_faces_with_masked_faces_precise():
+    from maskdet.evaluation import SceneResult
+
+    def photo(gt, preds):
+        return SceneResult(np.array([b for b, _ in gt], float).reshape(-1, 4),
+                           np.array([label for _, label in gt], dtype=object),
+                           np.array([b for b, _, _ in preds], float).reshape(-1, 4),
+                           np.array([label for _, label, _ in preds], dtype=object),
+                           np.array([score for _, _, score in preds], float))
+
+    a, b, c, d = (10, 10, 30, 30), (50, 10, 30, 30), (100, 10, 30, 30), (150, 60, 30, 30)
+    unmasked = [photo([(a, "without_mask")], [(a, "without_mask", 0.9)])] * 20
+    masked = [(b, "with_mask"), (c, "with_mask")]
+    # From 0.75 YuNet finds one masked face of two a photo; from 0.6 both; from 0.5 also a
+    # false face, called masked, in every photo.
+    results = {
+        0.75: unmasked + [photo(masked, [(b, "with_mask", 0.9)])] * 30,
+        0.6: unmasked + [photo(masked, [(b, "with_mask", 0.9), (c, "with_mask", 0.6)])] * 30,
+        0.5: unmasked + [photo(masked, [(b, "with_mask", 0.9), (c, "with_mask", 0.6),
+                                        (d, "with_mask", 0.5)])] * 30,
+    }
+    score, point, table = recipe.choose_face_score(results, ["with_mask", "without_mask"])
+    assert score == 0.6 and point["min_confidence"] == {"without_mask": 0.45}
+    assert [table[k]["found"] for k in ("0.75", "0.6", "0.5")] == [50, 80, 80]
+    assert [table[k]["recall_sum"] for k in ("0.75", "0.6", "0.5")] == [1.5, 2.0, 2.0]
+    assert table["0.6"]["with_mask"]["recall"] == 1.0 and table["0.75"]["accepted"]
+    # 60 of 90 masked calls right, against 30 of 30 at 0.75: refused, whatever it finds.
+    assert table["0.5"]["with_mask"]["precision"] == pytest.approx(60 / 90)
+    assert not table["0.5"]["accepted"]
+    # Equal finds: the higher score.
+    results[0.6] = results[0.75]
+    assert recipe.choose_face_score(results, ["with_mask", "without_mask"])[0] == 0.75
