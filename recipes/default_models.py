@@ -117,8 +117,10 @@ INTERVAL_LABELS = ("with_mask", "without_mask")
 #: cut from photos at inference; close-ups keep their scale. Recorded in the bundles
 #: (``settings.framing``), so that ``maskdet evaluate`` frames them the same way.
 FRAMING = True
-#: mask_weared_incorrect (59 faces in mask-scenes, none in mask-faces) is not modelled.
+#: mask_weared_incorrect (59 faces in mask-scenes, none in mask-faces) is not modelled by the
+#: two-class models (``cnn``, ``hog-svm``); ``cnn3`` keeps it (THREE_CLASS_MODELS).
 DROP = {"mask_weared_incorrect": None}
+THREE_CLASS_MODELS = ("cnn3",)
 
 #: The shipped settings. Input size, crop margin, epochs and, for HOG+SVM, the augmented
 #: copies and PCA size were chosen with ``--search`` on a validation part of the training
@@ -131,7 +133,16 @@ HOG_PARAMS: dict[str, Any] = {
     "image_size": 48, "margin": 0.1, "augment_copies": 1, "color_grid": 8,
     "pca_components": 100, "class_weight": "balanced", "random_state": SEED,
 }
-MODELS = {"cnn": ("cnn", CNN_PARAMS), "hog-svm": ("hog-svm", HOG_PARAMS)}
+MODELS = {"cnn": ("cnn", CNN_PARAMS), "hog-svm": ("hog-svm", HOG_PARAMS),
+          "cnn3": ("cnn", CNN_PARAMS)}
+
+
+def dropped_labels(name_or_classes: str | Any) -> dict[str, None]:
+    """The labels left out of a model's faces: none for a three-class model (by name, or a
+    classifier's classes holding mask_weared_incorrect), else DROP."""
+    if isinstance(name_or_classes, str):
+        return {} if name_or_classes in THREE_CLASS_MODELS else DROP
+    return {} if "mask_weared_incorrect" in [str(c) for c in name_or_classes] else DROP
 
 
 @dataclass
@@ -217,10 +228,13 @@ def face_floor(classifier: Classifier, detector: FaceDetector) -> float:
 
 
 def scene_crops(scenes: Dataset, margin: float, boxes: dict[Path, np.ndarray] | None = None,
-                min_face: int = TRAIN_MIN_FACE) -> tuple[list[np.ndarray], np.ndarray]:
-    """Face crops of labelled scene faces of at least ``min_face`` px (mask_weared_incorrect
-    left out), plus, with ``boxes``, the crop around each detected box that matches one."""
-    kept = scenes.relabel(DROP)
+                min_face: int = TRAIN_MIN_FACE, drop: dict[str, None] | None = None
+                ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Face crops of labelled scene faces of at least ``min_face`` px (the labels of ``drop``,
+    by default DROP, left out), plus, with ``boxes``, the crop around each detected box that
+    matches one."""
+    drop = DROP if drop is None else drop
+    kept = scenes.relabel(drop) if drop else scenes
     kept = kept.subset(i for i, s in enumerate(kept.samples) if min(s.box[2:]) >= min_face)
     crops = extract_faces(kept, margin=margin)
     images, labels = list(crops.images), list(crops.labels)
@@ -247,11 +261,11 @@ def _best_overlap(found: np.ndarray, gt: np.ndarray) -> np.ndarray:
 
 
 def training_set(sources_train: tuple[Dataset, Dataset], margin: float,
-                 boxes: dict[Path, np.ndarray], framing: FaceDetector | None
-                 ) -> tuple[list[np.ndarray], np.ndarray]:
+                 boxes: dict[Path, np.ndarray], framing: FaceDetector | None,
+                 drop: dict[str, None] | None = None) -> tuple[list[np.ndarray], np.ndarray]:
     faces_train, scenes_train = sources_train
     faces = extract_faces(faces_train, margin=margin, framing=framing)
-    images, labels = scene_crops(scenes_train, margin, boxes)
+    images, labels = scene_crops(scenes_train, margin, boxes, drop=drop)
     return list(faces.images) + images, np.concatenate([faces.labels, labels])
 
 
@@ -278,7 +292,8 @@ def measure(classifier: Classifier, sources: Sources, detector: FaceDetector,
     margin = classifier.preprocessing.margin
     out: dict[str, Any] = {"mask_faces_test": measure_faces(classifier, sources.faces_test,
                                                             detector, faces_clean)}
-    images, labels = scene_crops(sources.scenes_test, margin, min_face=EVAL_MIN_FACE)
+    images, labels = scene_crops(sources.scenes_test, margin, min_face=EVAL_MIN_FACE,
+                                 drop=dropped_labels(classifier.classes_))
     out["mask_scenes_test_crops"] = _short(
         evaluate_with_predictions(classifier, images, labels)[0])
     # At the model's operating point (what MaskDetector does by default), and with every
@@ -545,7 +560,7 @@ def train_model(name: str, sources: Sources, boxes: dict[Path, np.ndarray],
     classifier = create_classifier(backend, **params)
     images, labels = training_set((sources.faces_train, sources.scenes_train),
                                   float(params["margin"]), boxes,
-                                  detector if framing else None)
+                                  detector if framing else None, dropped_labels(name))
     start = time.perf_counter()
     classifier.fit(images, labels)
     counts = {str(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True))}

@@ -73,6 +73,24 @@ def test_scene_crops_add_detector_boxes_and_leave_out_small_faces(data_dir):
     assert len(images) == 2 * photos and list(labels).count("with_mask") == photos
 
 
+def test_three_class_model_keeps_mask_weared_incorrect(tmp_path):
+    root = write_voc_scenes(tmp_path / "voc", 2)
+    # The small face of the first photo is worn under the nose.
+    xml = root / "annotations" / "p0.xml"
+    xml.write_text(xml.read_text().replace(
+        "<name>without_mask</name><bndbox><xmin>140</xmin>",
+        "<name>mask_weared_incorrect</name><bndbox><xmin>140</xmin>"))
+    scenes = load_dataset(root)
+    _, two = recipe.scene_crops(scenes, 0.2)
+    _, three = recipe.scene_crops(scenes, 0.2, drop=recipe.dropped_labels("cnn3"))
+    assert "mask_weared_incorrect" not in set(two) and len(two) == 5
+    assert list(three).count("mask_weared_incorrect") == 1 and len(three) == 6
+    assert recipe.dropped_labels("cnn") == recipe.DROP == recipe.dropped_labels("hog-svm")
+    assert recipe.dropped_labels(("mask_weared_incorrect", "with_mask", "without_mask")) == {}
+    assert recipe.dropped_labels(("with_mask", "without_mask")) == recipe.DROP
+    assert recipe.MODELS["cnn3"][0] == "cnn"
+
+
 def test_build_writes_bundles_with_sources_and_held_out_metrics(built, data_dir):
     out, report = built
     path = out / "hog-svm.maskdet"
