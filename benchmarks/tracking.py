@@ -20,7 +20,6 @@ is ``maskdet video``'s: YuNet and the bundled default model, detection every 2nd
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import statistics
@@ -79,12 +78,12 @@ def detector_ceiling(clips, floors=CEILING_FLOORS) -> dict[float, float]:
     that YuNet finds at IoU >= 0.5, as the video pipeline runs it (no upscaling). A tracker
     that shows only detected faces cannot reach an identity recall above it, so IDF1 is at
     most 2R / (1 + R) even with no false track and no identity error."""
-    import cv2
     import numpy as np
 
     from maskdet.detections import box_iou
     from maskdet.evaluation.tracking import read_mot
     from maskdet.faces import create_face_detector
+    from maskdet.video.io import VideoSource
 
     detector = create_face_detector("yunet", score_threshold=min(floors), upscale_to=0)
     found = dict.fromkeys(floors, 0)
@@ -94,24 +93,18 @@ def detector_ceiling(clips, floors=CEILING_FLOORS) -> dict[float, float]:
         for row in read_mot(clip.truth, clip.labels):
             if not row.ignored:
                 truth.setdefault(row.frame, []).append(row.box)
-        video = cv2.VideoCapture(str(clip.video))
-        frame = 0
-        while True:
-            ok, image = video.read()
-            if not ok:
-                break
-            frame += 1
-            if frame not in truth:
-                continue
-            faces = np.array(truth[frame], np.float64)
-            total += len(faces)
-            dets = detector.detect(image)
-            for floor in floors:
-                boxes = dets.boxes[dets.face_scores >= floor] if len(dets) else []
-                if len(boxes):
-                    found[floor] += int((box_iou(faces, np.asarray(boxes, np.float64))
-                                         .max(axis=1) >= 0.5).sum())
-        video.release()
+        with VideoSource(clip.video).open() as video:
+            for sf in video.frames():
+                faces = np.array(truth.get(sf.index + 1, ()), np.float64).reshape(-1, 4)
+                if not len(faces):
+                    continue
+                total += len(faces)
+                dets = detector.detect(sf.image)
+                for floor in floors:
+                    boxes = dets.boxes[dets.face_scores >= floor] if len(dets) else []
+                    if len(boxes):
+                        found[floor] += int((box_iou(faces, np.asarray(boxes, np.float64))
+                                             .max(axis=1) >= 0.5).sum())
     return {floor: n / max(total, 1) for floor, n in found.items()}
 
 
@@ -208,7 +201,9 @@ def report(metrics, rates, clips, photos: str, command: str, fps_clips: int = 0,
 
 
 def _unlabelled_count(clips) -> int:
-    faces = json.loads(UNLABELLED_FACES.read_text())["faces"]
+    from maskdet.video.clips import read_unlabelled
+
+    faces = read_unlabelled(UNLABELLED_FACES)
     return sum(len(faces.get(clip.folder.name, ())) for clip in clips)
 
 

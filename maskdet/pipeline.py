@@ -53,7 +53,7 @@ class MaskDetector:
     ) -> None:
         self.classifier = load_model(model)
         self.face_detector = create_face_detector(
-            face_detector, **face_detector_params(self.classifier, face_detector))
+            face_detector, **_face_detector_params(self.classifier, face_detector))
         self.min_face = min_face
         self.min_face_score = min_face_score
         if min_confidence is None:
@@ -115,16 +115,15 @@ class MaskDetector:
         return annotate(image, detections, **kwargs)
 
 
-def face_detector_params(classifier: Classifier, face_detector: FaceDetector | str,
-                         **params) -> dict:
-    """``params`` for :func:`~maskdet.faces.create_face_detector`, plus the model's face
-    score (``settings_.face_score``) as YuNet's score threshold when ``face_detector`` names
-    YuNet and ``params`` set none."""
+def _face_detector_params(classifier: Classifier, face_detector: FaceDetector | str) -> dict:
+    """What :func:`~maskdet.faces.create_face_detector` gets besides the name: the model's
+    face score (``settings_.face_score``) as YuNet's score threshold, when ``face_detector``
+    names YuNet and the model has one."""
     score = classifier.settings_.face_score
     if (isinstance(face_detector, str) and ALIASES.get(face_detector, face_detector) == "yunet"
             and score is not None):
-        params.setdefault("score_threshold", score)
-    return params
+        return {"score_threshold": score}
+    return {}
 
 
 def framing_detector(classifier: Classifier) -> FaceDetector | None:

@@ -329,8 +329,8 @@ def end_to_end(classifier: Classifier, photos: Dataset, detector: FaceDetector,
                             min_confidence=min_confidence)
     scenes = evaluate_scenes(pipeline, photos, keep_results=True)
     classes = list(pipeline.classes)
-    intervals = {label: bootstrap_interval(photo_tallies(scenes["results"], classes, label))
-                 for label in INTERVAL_LABELS if label in classes}
+    intervals = {label: bootstrap_interval(tallies)
+                 for label, tallies in photo_tallies(scenes["results"], classes).items()}
     return {"images": scenes["images"], "iou": scenes["iou"], "min_face": EVAL_MIN_FACE,
             "min_confidence": pipeline.min_confidence,
             "min_face_score": pipeline.min_face_score, "mean_ap": scenes["mean_ap"],
@@ -338,18 +338,21 @@ def end_to_end(classifier: Classifier, photos: Dataset, detector: FaceDetector,
             "intervals": intervals}
 
 
-def photo_tallies(results: list[SceneResult], classes: list[str], label: str,
-                  min_confidence: dict[str, float] | None = None) -> np.ndarray:
-    """Per photo, ``(true positives, detections, ground truth)`` of ``label`` (at
-    ``min_confidence``, if given), faces of at least EVAL_MIN_FACE px: detections are matched
-    photo by photo, so the sums over photos are the pooled figures."""
-    rows = []
+def photo_tallies(results: list[SceneResult], classes: list[str],
+                  min_confidence: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+    """Per label of INTERVAL_LABELS the model has, per photo, ``(true positives, detections,
+    ground truth)`` (at ``min_confidence``, if given), faces of at least EVAL_MIN_FACE px:
+    detections are matched photo by photo, so the sums over photos are the pooled figures."""
+    labels = [label for label in INTERVAL_LABELS if label in classes]
+    rows: dict[str, list] = {label: [] for label in labels}
     for result in results:
         if min_confidence:
             result = result.above(min_confidence)
-        c = scene_detection_metrics([result], classes, min_face=EVAL_MIN_FACE)["per_class"][label]
-        rows.append((c["tp"], c["detections"], c["ground_truth"]))
-    return np.array(rows, np.int64).reshape(-1, 3)
+        per_class = scene_detection_metrics([result], classes, min_face=EVAL_MIN_FACE)["per_class"]
+        for label in labels:
+            c = per_class[label]
+            rows[label].append((c["tp"], c["detections"], c["ground_truth"]))
+    return {label: np.array(r, np.int64).reshape(-1, 3) for label, r in rows.items()}
 
 
 def bootstrap_interval(tallies: np.ndarray, confidence: float = INTERVAL_CONFIDENCE,
@@ -495,11 +498,8 @@ def _face_score_row(point: dict[str, Any], results: list[SceneResult], classes: 
     faces within MAX_PRECISION_LOSS of the ``baseline`` precision)."""
     row: dict[str, Any] = {"min_confidence": point.get("min_confidence", {}), "found": 0,
                            "recall_sum": 0.0, "accepted": bool(point)}
-    for label in INTERVAL_LABELS:
-        if label not in classes:
-            continue
-        tp, detections, truth = (int(v) for v in photo_tallies(
-            results, classes, label, point.get("min_confidence")).sum(axis=0))
+    for label, tallies in photo_tallies(results, classes, point.get("min_confidence")).items():
+        tp, detections, truth = (int(v) for v in tallies.sum(axis=0))
         row[label] = {"tp": tp, "detections": detections, "ground_truth": truth,
                       "precision": tp / detections if detections else None,
                       "recall": tp / truth if truth else None,
@@ -521,10 +521,9 @@ def fold_spread(per_fold: list[list[SceneResult]], classes: list[str],
     figures (``at_point_pooled``)."""
     per_fold_out: dict[str, list] = {}
     pooled: dict[str, Any] = {}
-    for label in INTERVAL_LABELS:
-        if label not in classes:
-            continue
-        tallies = [photo_tallies(found, classes, label, min_confidence) for found in per_fold]
+    by_fold = [photo_tallies(found, classes, min_confidence) for found in per_fold]
+    for label in by_fold[0] if by_fold else ():
+        tallies = [fold[label] for fold in by_fold]
         per_fold_out[label] = [
             {"photos": len(t), "tp": int(t[:, 0].sum()), "detections": int(t[:, 1].sum()),
              "ground_truth": int(t[:, 2].sum()),
