@@ -61,9 +61,8 @@ def make_clips(scenes: Path, photos: str, count: int, out: Path, classes,
                reviewed: bool = True):
     """The clips; with ``reviewed``, the faces of UNLABELLED_FACES are ignored in their
     ground truth (else a track on one counts as a false one)."""
-    from maskdet.data import load_dataset, split_dataset
+    from maskdet.data import load_dataset, read_unlabelled, split_dataset
     from maskdet.video.clips import make_clips as make
-    from maskdet.video.clips import read_unlabelled
 
     # The bundled models' split of mask-scenes (settings.sources): 30 % held out, seed 0.
     split = split_dataset(load_dataset(scenes), 0.3, 0.0, 0)
@@ -201,7 +200,7 @@ def report(metrics, rates, clips, photos: str, command: str, fps_clips: int = 0,
 
 
 def _unlabelled_count(clips) -> int:
-    from maskdet.video.clips import read_unlabelled
+    from maskdet.data import read_unlabelled
 
     faces = read_unlabelled(UNLABELLED_FACES)
     return sum(len(faces.get(clip.folder.name, ())) for clip in clips)

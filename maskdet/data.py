@@ -14,6 +14,7 @@ when faces are extracted. Bad files are skipped with a warning naming each file 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import os
@@ -500,6 +501,38 @@ def held_out_part(dataset: Dataset, sources: Sequence[SourceSplit]) -> Dataset:
     return dataset.subset(i for i, s in enumerate(dataset.samples) if s.path in test)
 
 
+def read_unlabelled(path: str | os.PathLike) -> dict[str, list[tuple[float, ...]]]:
+    """The faces a VOC folder's annotations leave out (for ``maskdet evaluate --end-to-end``
+    and :func:`~maskdet.video.clips.make_clips`, which ignore them): a JSON file
+    mapping a photo's file name without its suffix to ``[x, y, w, h]`` boxes (or holding
+    that mapping under ``"faces"``, beside notes).
+
+    Raises:
+        DatasetError: the file cannot be read, is not JSON, or holds something else (named).
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read the unlabelled faces ({exc.strerror or exc})"
+                           ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{path}: not JSON ({exc})") from None
+    faces = data.get("faces", data) if isinstance(data, dict) else None
+    if not isinstance(faces, dict):
+        raise DatasetError(f"{path}: expected {{photo: [[x, y, w, h], ...]}}")
+    out = {}
+    for photo, boxes in faces.items():
+        if not isinstance(boxes, list) or not all(
+                isinstance(b, list) and len(b) == 4 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in b)
+                and b[2] > 0 and b[3] > 0 for b in boxes):
+            raise DatasetError(f"{path}: {photo!r} must hold [x, y, w, h] boxes of positive "
+                               "size")
+        out[str(photo)] = [tuple(float(v) for v in b) for b in boxes]
+    return out
+
+
 __all__ = [
     "IMAGE_EXTENSIONS",
     "Dataset",
@@ -516,6 +549,7 @@ __all__ = [
     "load_voc",
     "merge_datasets",
     "parse_voc",
+    "read_unlabelled",
     "source_split",
     "split_dataset",
 ]

@@ -33,9 +33,14 @@ class MaskDetector:
             for every label, or a value per label (``{"without_mask": 0.8}``; labels not
             named keep everything). None: the model's operating point, stored in its bundle
             (``model.settings_.min_confidence``), else nothing is dropped. 0 keeps every face.
+        max_not_a_face: for a model with the hidden ``not_a_face`` output (trained on crops
+            that are no faces), drop the faces it gives at least this probability of being
+            none. None: the model's setting (``settings_.not_a_face``), else 0.5. A model
+            without that output drops nothing.
 
     Attributes:
         classifier: the fitted classifier ``model`` named.
+        not_faces_dropped: how many faces the ``not_a_face`` output has dropped so far.
 
     Example:
         >>> mask_detector = MaskDetector()  # doctest: +SKIP
@@ -50,6 +55,7 @@ class MaskDetector:
         min_face: int = 0,
         min_face_score: float = 0.0,
         min_confidence: float | Mapping[str, float] | None = None,
+        max_not_a_face: float | None = None,
     ) -> None:
         self.classifier = load_model(model)
         self.face_detector = create_face_detector(
@@ -59,6 +65,13 @@ class MaskDetector:
         if min_confidence is None:
             min_confidence = self.classifier.settings_.min_confidence
         self.min_confidence = _per_label(min_confidence, self.classes)
+        if max_not_a_face is None:
+            max_not_a_face = self.classifier.settings_.not_a_face
+        self.max_not_a_face = 0.5 if max_not_a_face is None else float(max_not_a_face)
+        if not 0.0 < self.max_not_a_face <= 1.0:
+            raise ValueError(f"max_not_a_face must be above 0 and at most 1, got "
+                             f"{max_not_a_face}")
+        self.not_faces_dropped = 0
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -89,12 +102,20 @@ class MaskDetector:
         return faces
 
     def classify(self, image: np.ndarray, faces: Detections) -> Detections:
-        """Classify the given faces of ``image`` in one batch call."""
+        """Classify the given faces of ``image`` in one batch call; those the model calls no
+        face (``max_not_a_face``) are dropped and counted (``not_faces_dropped``)."""
         if len(faces) == 0:
             return faces.with_classification(np.zeros((0, len(self.classes))), self.classes)
         margin = self.classifier.preprocessing.margin
         crops = [crop_face(image, box, margin) for box in faces.boxes]
-        return faces.with_classification(self.classifier.predict_proba(crops), self.classes)
+        if not self.classifier.has_not_a_face:
+            return faces.with_classification(self.classifier.predict_proba(crops), self.classes)
+        proba, not_a_face = self.classifier.predict_face_proba(crops)
+        face = not_a_face < self.max_not_a_face
+        if not face.all():
+            self.not_faces_dropped += int((~face).sum())
+            faces, proba = faces[face], proba[face]
+        return faces.with_classification(proba, self.classes)
 
     def detect(self, image: np.ndarray) -> Detections:
         """Faces of a BGR ``uint8`` image with their boxes, labels and scores."""

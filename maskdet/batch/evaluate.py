@@ -5,7 +5,7 @@ the same as :func:`maskdet.evaluation.evaluate_model` computes in one process.""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ def scene_result(record: Record, gt_boxes: np.ndarray, gt_labels: np.ndarray) ->
         np.array([f["box"] for f in faces], dtype=np.int32).reshape(-1, 4),
         np.array([f["label"] for f in faces], dtype=object),
         np.array([f["confidence"] for f in faces], dtype=np.float64),
-        np.array(record["found"], dtype=np.int32).reshape(-1, 4))
+        np.array(record["found"], dtype=np.int32).reshape(-1, 4), record.get("path"))
 
 
 def scene_runner(client: Any = None, out: str | os.PathLike | None = None,
@@ -77,6 +77,7 @@ def evaluate_model(
     face_detector: str = "yunet",
     iou: float = 0.5,
     min_confidence: float | Mapping[str, float] | None = None,
+    unlabelled: Mapping[str, Sequence[Sequence[float]]] | None = None,
     progress: bool = False,
 ) -> ModelEvaluation:
     """End-to-end evaluation of ``model`` on the VOC scenes ``data``, as
@@ -99,4 +100,5 @@ def evaluate_model(
     return evaluate_in_process(
         model, data, min_face=min_face, label_map=label_map, held_out=held_out,
         end_to_end=True, face_detector=face_detector, iou=iou, min_confidence=min_confidence,
-        progress=progress, scene_runner=scene_runner(client, out, resume, chunk_size))
+        unlabelled=unlabelled, progress=progress,
+        scene_runner=scene_runner(client, out, resume, chunk_size))

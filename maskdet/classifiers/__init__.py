@@ -8,7 +8,7 @@ typed record of a bundle), ``bundle`` (the file format), ``base`` (:class:`Class
 
 from .base import Classifier, check_images
 from .bundle import read_manifest
-from .info import ModelInfo, ModelSettings
+from .info import NOT_A_FACE, ModelInfo, ModelSettings
 from .preprocessing import Preprocessing
 from .registry import (
     available_backends,
@@ -21,6 +21,7 @@ from .registry import (
 )
 
 __all__ = [
+    "NOT_A_FACE",
     "Classifier",
     "ModelInfo",
     "ModelSettings",

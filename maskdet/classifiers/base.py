@@ -6,6 +6,12 @@ by ``__init__``; ``fit(X, y)`` returns ``self``; ``predict``/``predict_proba`` r
 sequence of face crops, ``uint8`` BGR arrays of shape (H, W, 3) of any size: the backend's
 :class:`~maskdet.classifiers.preprocessing.Preprocessing` turns them into its input.
 
+A model may also learn to tell the crops that are not faces at all (hands, bags, backs of
+heads that a face detector took for faces): faces labelled :data:`NOT_A_FACE` in training
+give it a hidden output. It is never a label: ``classes_`` and ``predict_proba`` are over
+the face classes (given a face), and :meth:`Classifier.predict_face_proba` also gives the
+probability of not being a face, which :class:`~maskdet.pipeline.MaskDetector` drops faces on.
+
 A backend subclasses `Classifier` and implements four hooks: ``_fit_inputs``,
 ``_predict_inputs``, ``_save_weights`` and ``_load_weights`` (and ``preprocessing``).
 :meth:`Classifier.save` writes a bundle; :func:`~maskdet.classifiers.registry.load_classifier`
@@ -27,7 +33,7 @@ import numpy as np
 from ..errors import BackendError
 from ..versions import library_versions
 from .bundle import write_bundle
-from .info import ModelInfo, ModelSettings
+from .info import NOT_A_FACE, ModelInfo, ModelSettings
 from .params import validate_params
 from .preprocessing import Preprocessing, as_bgr
 
@@ -53,7 +59,9 @@ class Classifier(ABC):
     0.9 s and 100 MB import.
 
     Attributes set by ``fit``:
-        classes_: array of class names, the columns of ``predict_proba``.
+        classes_: array of class names, the columns of ``predict_proba`` (face classes only).
+        output_classes_: the model's outputs: ``classes_`` plus :data:`NOT_A_FACE` where it
+            was trained on such crops (what the bundle records).
         metrics_: dict of measurements (sample counts, training seconds); training code may
             add held-out metrics. :meth:`save` stores them in the bundle.
         settings_: how the model is to be used (:class:`~maskdet.classifiers.info.
@@ -202,12 +210,13 @@ class Classifier(ABC):
         if y.ndim != 1 or len(y) != len(images):
             raise ValueError(f"y must have shape ({len(images)},), got {y.shape}")
         classes, y_idx = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(f"need at least two classes to train, got {classes.tolist()}")
+        if len(classes[classes != NOT_A_FACE]) < 2:
+            raise ValueError(f"need at least two classes of faces to train, got "
+                             f"{classes.tolist()}")
         start = time.perf_counter()
         inputs = self.preprocessing.apply_batch(images)
         self._fit_inputs(inputs, y_idx, len(classes))
-        self.classes_ = classes
+        self._set_classes(classes)
         self.settings_ = ModelSettings()
         self.metrics_ = {
             "n_train": int(len(images)),
@@ -216,14 +225,39 @@ class Classifier(ABC):
         }
         return self
 
+    def _set_classes(self, output_classes: Sequence[str]) -> None:
+        """Set ``output_classes_`` (the model's outputs, in order) and ``classes_`` (those
+        less :data:`NOT_A_FACE`)."""
+        self.output_classes_ = np.asarray(output_classes)
+        self.classes_ = self.output_classes_[self.output_classes_ != NOT_A_FACE]
+
+    @property
+    def has_not_a_face(self) -> bool:
+        """Whether the model has the hidden :data:`NOT_A_FACE` output."""
+        self._check_fitted()
+        return len(getattr(self, "output_classes_", self.classes_)) > len(self.classes_)
+
     def predict_proba(self, X: Sequence[np.ndarray]) -> np.ndarray:
-        """Class probabilities, array of shape (n_samples, n_classes) in ``classes_`` order."""
+        """Class probabilities, array of shape (n_samples, n_classes) in ``classes_`` order
+        (given a face, for a model with the hidden :data:`NOT_A_FACE` output)."""
+        return self.predict_face_proba(X)[0]
+
+    def predict_face_proba(self, X: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The class probabilities given a face, shape (n_samples, n_classes) in ``classes_``
+        order, and the probability that a crop is no face at all, shape (n_samples,): the
+        hidden :data:`NOT_A_FACE` output, zeros for a model without it."""
         self._check_fitted()
         images = check_images(X)
         if not images:
-            return np.zeros((0, len(self.classes_)), np.float32)
-        proba = self._predict_inputs(self.preprocessing.apply_batch(images))
-        return np.asarray(proba, dtype=np.float32)
+            return np.zeros((0, len(self.classes_)), np.float32), np.zeros(0, np.float32)
+        proba = np.asarray(self._predict_inputs(self.preprocessing.apply_batch(images)),
+                           dtype=np.float32)
+        if not self.has_not_a_face:
+            return proba, np.zeros(len(proba), np.float32)
+        hidden = self.output_classes_ == NOT_A_FACE
+        faces = proba[:, ~hidden]
+        faces /= np.maximum(faces.sum(axis=1, keepdims=True), np.float32(1e-12))
+        return faces, proba[:, hidden].sum(axis=1)
 
     def predict(self, X: Sequence[np.ndarray]) -> np.ndarray:
         """Class names, array of shape (n_samples,)."""
@@ -234,7 +268,8 @@ class Classifier(ABC):
         """The record of this fitted classifier that :meth:`save` writes into its bundle."""
         self._check_fitted()
         return ModelInfo(
-            backend=self.backend_name, classes=tuple(str(c) for c in self.classes_),
+            backend=self.backend_name,
+            classes=tuple(str(c) for c in getattr(self, "output_classes_", self.classes_)),
             params=self.get_params(deep=False), preprocessing=self.preprocessing,
             settings=self.settings_, metrics=dict(getattr(self, "metrics_", {})),
             versions={**library_versions(), **self._library_versions()})

@@ -623,7 +623,7 @@ class CnnClassifier(Classifier):
         the preprocessing in its metadata."""
         size = int(self.effective_param("image_size"))
         metadata = {
-            "maskdet.classes": json.dumps([str(c) for c in self.classes_]),
+            "maskdet.classes": json.dumps([str(c) for c in self.output_classes_]),
             "maskdet.preprocessing": json.dumps(self.preprocessing.to_dict()),
             "maskdet.input": f"float32 RGB faces valued 0-255, shape (n, {size}, {size}, 3)"}
         self._set_graph(export_onnx(self.model_, size, metadata))

@@ -253,7 +253,7 @@ class HogSvmClassifier(Classifier):
 
     def _predict_inputs(self, inputs: np.ndarray) -> np.ndarray:
         proba = self.model_.predict_proba(self._features(inputs))
-        # The model was fit on class indices 0..k-1: its columns are already in classes_ order.
+        # The model was fit on class indices 0..k-1: its columns are in output_classes_ order.
         return proba
 
     def _save_weights(self, directory: Path) -> None:

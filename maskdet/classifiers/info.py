@@ -27,6 +27,10 @@ from ..errors import BundleError
 from ..files import to_jsonable
 from .preprocessing import Preprocessing
 
+#: The training label of crops that are not faces: a hidden output of the model, never
+#: reported as a label (:meth:`~maskdet.classifiers.Classifier.predict_face_proba`).
+NOT_A_FACE = "not_a_face"
+
 
 @dataclass(frozen=True)
 class ModelSettings:
@@ -41,6 +45,9 @@ class ModelSettings:
             the operating point (faces YuNet is less sure of are often masked ones; the
             operating point drops the false ones); None: YuNet's own threshold (0.75).
             :class:`~maskdet.pipeline.MaskDetector` applies it to a YuNet it creates by name.
+        not_a_face: for a model with the hidden ``not_a_face`` output
+            (:data:`NOT_A_FACE`), the probability of it from which
+            a face is dropped as no face, chosen with the operating point; None: 0.5.
         framing: the face detector that framed the face-folder images in training
             (:func:`~maskdet.faces.frame_face`), or None when they were used whole.
         sources: how each training source was split (:func:`~maskdet.data.held_out_part`).
@@ -49,13 +56,15 @@ class ModelSettings:
     min_confidence: Mapping[str, float] = field(default_factory=dict)
     operating_point_note: str = ""
     face_score: float | None = None
+    not_a_face: float | None = None
     framing: str | None = None
     sources: tuple[SourceSplit, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"min_confidence": {str(k): float(v) for k, v in self.min_confidence.items()},
                 "operating_point_note": self.operating_point_note,
-                "face_score": self.face_score, "framing": self.framing,
+                "face_score": self.face_score, "not_a_face": self.not_a_face,
+                "framing": self.framing,
                 "sources": [s.to_dict() for s in self.sources]}
 
     @classmethod
@@ -64,7 +73,8 @@ class ModelSettings:
             min_confidence={str(k): float(v) for k, v in
                             (data.get("min_confidence") or {}).items()},
             operating_point_note=str(data.get("operating_point_note") or ""),
-            face_score=_face_score(data.get("face_score")),
+            face_score=_probability("face_score", data.get("face_score")),
+            not_a_face=_probability("not_a_face", data.get("not_a_face")),
             framing=data.get("framing") or None,
             sources=tuple(SourceSplit.from_dict(s) for s in data.get("sources") or ()))
 
@@ -80,11 +90,11 @@ class ModelSettings:
                               "sources": training.get("sources")})
 
 
-def _face_score(value: Any) -> float | None:
+def _probability(name: str, value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"settings.face_score must be a number from 0 to 1, got {value!r}")
+        raise ValueError(f"settings.{name} must be a number from 0 to 1, got {value!r}")
     return float(value)
 
 
@@ -168,7 +178,8 @@ class ModelInfo:
 
     def describe(self) -> list[str]:
         """A few lines for people (``maskdet info``)."""
-        lines = [f"{self.backend} model, classes {', '.join(self.classes)}",
+        faces = [c for c in self.classes if c != NOT_A_FACE]
+        lines = [f"{self.backend} model, classes {', '.join(faces)}",
                  f"  created {self.created or '?'} with maskdet "
                  f"{self.versions.get('maskdet', '?')}",
                  f"  params {json.dumps(to_jsonable(dict(self.params)))}",
@@ -189,6 +200,10 @@ class ModelInfo:
         if self.settings.face_score is not None:
             lines.append(f"  faces classified from YuNet score {self.settings.face_score:g} "
                          "(chosen with the operating point)")
+        if len(faces) < len(self.classes):
+            floor = 0.5 if self.settings.not_a_face is None else self.settings.not_a_face
+            lines.append(f"  faces it calls not_a_face with probability >= {floor:g} are "
+                         "dropped as no face (a hidden output, never a label)")
         if self.settings.sources:
             lines.append("  held-out parts: " + ", ".join(
                 f"{s.name} ({s.test_files} of {s.files} files)" for s in self.settings.sources))

@@ -21,8 +21,6 @@ import os
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import BackendError, BundleError
 from .base import Classifier
 from .bundle import OLDEST_LOADED_FORMAT, open_bundle, read_manifest
@@ -156,7 +154,7 @@ def _load(path: Path, legacy: bool = False, trust_pickle: bool = False) -> Class
         except (TypeError, ValueError) as exc:
             raise BundleError(f"{path}: bundle parameters do not fit backend "
                               f"{info.backend!r} ({exc})") from None
-        classifier.classes_ = np.array(info.classes)
+        classifier._set_classes(info.classes)
         if preprocessing != info.preprocessing:
             raise BundleError(f"{path}: preprocessing in the manifest ({info.preprocessing}) "
                               f"does not match the backend's ({classifier.preprocessing})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import batch
+from ..data import read_unlabelled
 from ..errors import MaskdetError
 from ..evaluation import evaluate_model
 from ..reports import write_classifier_report
@@ -46,6 +47,10 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                         "(default 0.5)")
     p.add_argument("--min-confidence", type=min_confidence, default=None, metavar="C",
                    help="--end-to-end: " + MIN_CONFIDENCE_HELP)
+    p.add_argument("--unlabelled", metavar="FILE", default=None,
+                   help="--end-to-end: a JSON file of faces the annotations leave out "
+                        "({photo: [[x, y, w, h], ...]}, photo without its suffix): detections "
+                        "on them are neither hits nor false")
     p.add_argument("--held-out", action="store_true",
                    help="evaluate only on the part of DATA the model never trained on (as "
                         "recorded in the model)")
@@ -59,7 +64,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 def run(args: argparse.Namespace) -> int:
     for option, value in (("--face-detector", args.face_detector), ("--iou", args.iou),
-                          ("--min-confidence", args.min_confidence)):
+                          ("--min-confidence", args.min_confidence),
+                          ("--unlabelled", args.unlabelled)):
         if value is not None and not args.end_to_end:
             raise MaskdetError(f"{option} applies to --end-to-end evaluation only")
     if args.end_to_end and args.report:
@@ -77,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
     settings = dict(min_face=args.min_face, label_map=label_map(args.map),
                     held_out=args.held_out, face_detector=args.face_detector or "yunet",
                     iou=0.5 if args.iou is None else args.iou,
-                    min_confidence=args.min_confidence, progress=progress(args))
+                    min_confidence=args.min_confidence,
+                    unlabelled=read_unlabelled(args.unlabelled) if args.unlabelled else None,
+                    progress=progress(args))
     if any(value for _, value in batch_options):
         if args.workers or args.scheduler:
             quiet_dask_logs()

@@ -7,8 +7,8 @@ import argparse
 import contextlib
 import tempfile
 
+from ..data import read_unlabelled
 from ..pretrained import load_model
-from ..video.clips import read_unlabelled
 from ..video.trackers import DEFAULT_TRACKER, available_trackers
 from ..video.tracking_evaluation import clips_from, evaluate_tracking
 from .options import (

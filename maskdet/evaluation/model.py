@@ -17,7 +17,7 @@ as recorded in its bundle (``settings_.sources``).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,7 @@ def evaluate_model(
     face_detector: FaceDetector | str = "yunet",
     iou: float = 0.5,
     min_confidence: float | Mapping[str, float] | None = None,
+    unlabelled: Mapping[str, Sequence[Sequence[float]]] | None = None,
     progress: bool = False,
     scene_runner: SceneRunner | None = None,
 ) -> ModelEvaluation:
@@ -121,7 +122,8 @@ def evaluate_model(
         held_out: only the part of ``data`` the model never trained on.
         end_to_end: find the faces with ``face_detector`` instead of using the labelled boxes
             (VOC scenes only), at ``min_confidence`` (None: the model's operating point),
-            matching detections at IoU >= ``iou``.
+            matching detections at IoU >= ``iou``; ``unlabelled``: faces the annotations
+            leave out, per photo (:func:`~maskdet.data.read_unlabelled`), ignored.
         scene_runner: end to end, what runs the detector over the photos (default:
             :func:`~maskdet.evaluation.scene_results`, in this process; see
             :func:`maskdet.batch.evaluate_model`).
@@ -151,7 +153,7 @@ def evaluate_model(
         mask_detector = MaskDetector(classifier, face_detector=face_detector,
                                      min_face=min_face, min_confidence=min_confidence)
         metrics = evaluate_scenes(mask_detector, dataset, iou=iou, progress=progress,
-                                  runner=scene_runner)
+                                  runner=scene_runner, unlabelled=unlabelled)
         return ModelEvaluation(classifier, dataset, metrics, True, held,
                                face_detector=mask_detector.face_detector.name,
                                min_confidence=mask_detector.min_confidence, min_face=min_face)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -135,7 +136,9 @@ class SceneResult:
     Boxes are ``x, y, w, h`` arrays of shape (n, 4); ``pred_scores`` rank the detections
     (e.g. the face score times the label's probability). ``found_boxes``: every face the
     face detector found, for its recall, when the labelled detections are fewer (a
-    confidence threshold dropped some); None: the same as ``pred_boxes``.
+    confidence threshold dropped some); None: the same as ``pred_boxes``. A ground-truth
+    label None marks a face the annotations leave out (:meth:`with_unlabelled`): ignored.
+    ``path``: the photo's, where known.
     """
 
     gt_boxes: np.ndarray
@@ -144,6 +147,23 @@ class SceneResult:
     pred_labels: np.ndarray
     pred_scores: np.ndarray
     found_boxes: np.ndarray | None = None
+    path: str | None = None
+
+    def with_unlabelled(self, unlabelled: Mapping[str, Sequence[Sequence[float]]]
+                        ) -> SceneResult:
+        """The result with the faces its photo's annotations leave out (``unlabelled``: per
+        photo file name without its suffix, ``x, y, w, h`` boxes, as
+        :func:`~maskdet.data.read_unlabelled` reads them) added as ignored ground truth: a
+        detection on one is neither a true nor a false positive, as a MOTChallenge
+        distractor."""
+        boxes = unlabelled.get(Path(self.path).stem, ()) if self.path else ()
+        if not len(boxes):
+            return self
+        extra = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        return replace(self, gt_boxes=np.concatenate(
+                           [np.asarray(self.gt_boxes, np.float64).reshape(-1, 4), extra]),
+                       gt_labels=np.concatenate([np.asarray(self.gt_labels, dtype=object),
+                                                 np.array([None] * len(extra), dtype=object)]))
 
     def above(self, min_confidence: Mapping[str, float]) -> SceneResult:
         """The result without the detections scored below ``min_confidence`` of their label
@@ -242,6 +262,9 @@ def scene_detection_metrics(
     * ``by_size[bucket][c]``: the same per face-size bucket (a box's shorter side; see
       :func:`size_bucket`): ground truth by its own size, true positives and ignored
       detections by the size of the face they match, false positives by their own size.
+    * Ground-truth faces labelled None (faces the annotations leave out, see
+      :meth:`SceneResult.with_unlabelled`) are ignored the same way, and counted in
+      ``ignored_unlabelled``.
     * ``min_face``: ground-truth faces whose shorter side is below it are *ignored* like
       faces of unknown classes (never missed, a detection that matches one is neither a true
       nor a false positive) and left out of ``ground_truth`` and ``detector_recall``; they
@@ -262,6 +285,7 @@ def scene_detection_metrics(
         (c, b): ([], []) for c in classes for b in [None, *buckets]}
     n_gt: Counter = Counter()
     ignored_small: Counter = Counter()
+    n_unlabelled = 0
     for r in results:
         gt_boxes = np.asarray(r.gt_boxes, dtype=np.float64).reshape(-1, 4)
         gt_labels = np.asarray(r.gt_labels, dtype=object).reshape(-1)
@@ -273,8 +297,11 @@ def scene_detection_metrics(
             pred_boxes, pred_labels, pred_scores = (pred_boxes[big], pred_labels[big],
                                                     pred_scores[big])
         gt_bucket = [size_bucket(min(w, h), size_buckets) for _, _, w, h in gt_boxes]
-        counted = gt_boxes[:, 2:].min(axis=1) >= min_face  # the rest is too small: ignored
-        ignored_small.update(str(label) for label in gt_labels[~counted])
+        unlabelled = np.array([g is None for g in gt_labels], dtype=bool)
+        n_unlabelled += int(unlabelled.sum())
+        # Too small, or left out by the annotations: ignored.
+        counted = (gt_boxes[:, 2:].min(axis=1) >= min_face) & ~unlabelled
+        ignored_small.update(str(label) for label in gt_labels[~counted & ~unlabelled])
         found_boxes = pred_boxes
         if r.found_boxes is not None:
             found_boxes = np.asarray(r.found_boxes, dtype=np.float64).reshape(-1, 4)
@@ -318,6 +345,7 @@ def scene_detection_metrics(
     out: dict[str, Any] = {
         "iou": iou, "classes": classes, "size_buckets": buckets, "images": len(results),
         "min_face": int(min_face), "ignored_small": dict(sorted(ignored_small.items())),
+        "ignored_unlabelled": n_unlabelled,
         "ground_truth": {label: gt_total[(label, None)] for label in labels},
         "detector_recall": {label: recall(label, None) for label in labels},
         "per_class": {c: _prf(*scored[(c, None)], n_gt[(c, None)]) for c in classes},
@@ -355,7 +383,7 @@ def scene_results(
         found = mask_detector.classify(image, mask_detector.find_faces(image))
         faces = mask_detector.keep_confident(found)
         results.append(SceneResult(gt_boxes, gt_labels, faces.boxes, faces.labels,
-                                   faces.confidences, found.boxes))
+                                   faces.confidences, found.boxes, str(path)))
     return results, skipped
 
 
@@ -369,6 +397,7 @@ def evaluate_scenes(
     mask_detector: MaskDetector, dataset: Dataset, iou: float = 0.5,
     size_buckets: Sequence[int] = DEFAULT_SIZE_BUCKETS, progress: bool = False,
     keep_results: bool = False, runner: SceneRunner | None = None,
+    unlabelled: Mapping[str, Sequence[Sequence[float]]] | None = None,
 ) -> dict[str, Any]:
     """Run a :class:`~maskdet.pipeline.MaskDetector` on the photos of a VOC dataset
     (:func:`scene_results`) and score it with :func:`scene_detection_metrics`. Unreadable
@@ -382,8 +411,12 @@ def evaluate_scenes(
         keep_results: also return the :class:`SceneResult` of every photo in ``results``.
         runner: what runs the detector over the photos, called as :func:`scene_results`
             is (the default); e.g. :mod:`maskdet.batch` runs them on a Dask cluster.
+        unlabelled: faces the annotations leave out, per photo (see
+            :meth:`SceneResult.with_unlabelled`): ignored, neither hits nor false.
     """
     results, skipped = (runner or scene_results)(mask_detector, dataset, progress)
+    if unlabelled:
+        results = [r.with_unlabelled(unlabelled) for r in results]
     out = scene_detection_metrics(results, mask_detector.classes, iou, size_buckets,
                                   mask_detector.min_face)
     out["skipped"] = skipped
@@ -425,6 +458,9 @@ def format_scene_metrics(metrics: dict[str, Any]) -> str:
     if metrics.get("ignored_small"):
         small = ", ".join(f"{k} {v}" for k, v in metrics["ignored_small"].items())
         lines.append(f"ignored (faces below {metrics['min_face']} px): {small}")
+    if metrics.get("ignored_unlabelled"):
+        lines.append(f"ignored (faces the annotations leave out): "
+                     f"{metrics['ignored_unlabelled']}")
     if metrics.get("skipped"):
         lines.append(f"unreadable photos skipped: {len(metrics['skipped'])}")
     return "\n".join(lines)

@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import configparser
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -276,37 +275,6 @@ def photo_faces(dataset: Dataset) -> Iterator[tuple[Path, list[tuple[tuple[int, 
     yield from sorted(by_photo.items())
 
 
-def read_unlabelled(path: str | os.PathLike) -> dict[str, list[tuple[float, ...]]]:
-    """The faces a VOC folder's annotations leave out, for :func:`make_clips`: a JSON file
-    mapping a photo's file name without its suffix to ``[x, y, w, h]`` boxes (or holding
-    that mapping under ``"faces"``, beside notes).
-
-    Raises:
-        MaskdetError: the file cannot be read, is not JSON, or holds something else (named).
-    """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MaskdetError(f"{path}: cannot read the unlabelled faces ({exc.strerror or exc})"
-                           ) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MaskdetError(f"{path}: not JSON ({exc})") from None
-    faces = data.get("faces", data) if isinstance(data, dict) else None
-    if not isinstance(faces, dict):
-        raise MaskdetError(f"{path}: expected {{photo: [[x, y, w, h], ...]}}")
-    out = {}
-    for photo, boxes in faces.items():
-        if not isinstance(boxes, list) or not all(
-                isinstance(b, list) and len(b) == 4 and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in b)
-                and b[2] > 0 and b[3] > 0 for b in boxes):
-            raise MaskdetError(f"{path}: {photo!r} must hold [x, y, w, h] boxes of positive "
-                               "size")
-        out[str(photo)] = [tuple(float(v) for v in b) for b in boxes]
-    return out
-
-
 def make_clips(dataset: Dataset, out: str | os.PathLike, count: int | None = None,
                seed: int = 0, frames: int = 120, classes: Sequence[str] | None = None,
                min_face: float = 20.0, min_faces: int = 1,
@@ -344,4 +312,4 @@ def make_clips(dataset: Dataset, out: str | os.PathLike, count: int | None = Non
 
 
 __all__ = ["CLIP_FPS", "CLIP_SIZE", "Clip", "ClipPlan", "ground_truth", "make_clips",
-           "photo_faces", "plan_clip", "read_clip", "read_unlabelled", "write_clip"]
+           "photo_faces", "plan_clip", "read_clip", "write_clip"]

@@ -168,6 +168,14 @@ def test_batch_evaluation_equals_evaluate_model(dask_client, photos, reference, 
     again = evaluate_on_dask("cnn", root, min_face=20, out=out, resume=True)
     assert again.to_dict() == expected.to_dict()
     assert len(list(read_results(out))) == 10
+    # The faces left out of the annotations, listed: ignored alike on the cluster.
+    left_out = {f"p{k}": [face["box"] for j, face in enumerate(reference[str(photo)]["faces"])
+                          if not (j + k) % 5] for k, photo in enumerate(photos[:10])}
+    expected = evaluate_model("cnn", root, end_to_end=True, min_face=20, unlabelled=left_out)
+    got = evaluate_on_dask("cnn", root, client=dask_client, min_face=20, chunk_size=2,
+                           unlabelled=left_out)
+    assert got.to_dict() == expected.to_dict()
+    assert expected.metrics["ignored_unlabelled"] == sum(map(len, left_out.values())) > 0
 
 
 def test_cli_evaluate_on_a_scheduler(dask_client, tmp_path, capsys):

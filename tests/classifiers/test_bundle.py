@@ -49,7 +49,8 @@ def test_manifest_contents(fitted, tmp_path):
     assert {"python", "numpy", "scikit-learn", "opencv-python"} <= set(manifest["versions"])
     assert manifest["metrics"]["n_train"] == 60
     assert manifest["settings"] == {"min_confidence": {}, "operating_point_note": "",
-                                    "face_score": None, "framing": None, "sources": []}
+                                    "face_score": None, "not_a_face": None, "framing": None,
+                                    "sources": []}
     with zipfile.ZipFile(path) as zf:
         import hashlib
 

@@ -302,3 +302,20 @@ def test_parameters_are_checked_before_training(synthetic_faces, param, value, a
         cnn.CnnClassifier(**{**TINY, param: value}).fit(images[:8], labels[:8])
     assert str(info.value).startswith(f"The '{param}' parameter of CnnClassifier must be ")
     assert allowed in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_not_a_face_output_is_hidden_and_runs_in_onnx(synthetic_faces, tmp_path):
+    images, labels = synthetic_faces
+    rng = np.random.default_rng(4)
+    noise = [rng.integers(0, 255, (64, 64, 3), dtype=np.uint8) for _ in range(20)]
+    clf = maskdet.create_classifier("cnn", **TINY).fit(
+        list(images) + noise, np.concatenate([labels, ["not_a_face"] * len(noise)]))
+    assert clf.classes_.tolist() == ["with_mask", "without_mask"]
+    graph = cnn._OnnxNetwork(clf.onnx_graph_, 1)
+    assert graph(np.zeros((1, 32, 32, 3), np.float32)).shape == (1, 3)
+    loaded = maskdet.load_classifier(clf.save(tmp_path / "nf.maskdet"))
+    crops = noise[:3] + list(images[:3])
+    proba, not_a_face = loaded.predict_face_proba(crops)
+    assert proba.shape == (6, 2) and np.allclose(proba.sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(not_a_face, clf.predict_face_proba(crops)[1], atol=1e-5)
+    assert not_a_face[:3].mean() > not_a_face[3:].mean()

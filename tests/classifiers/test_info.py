@@ -27,13 +27,14 @@ def fitted(synthetic_faces):
 def test_settings_and_metrics_travel_with_the_bundle_apart(fitted, tmp_path):
     fitted.settings_ = ModelSettings(min_confidence={"without_mask": 0.25},
                                      operating_point_note="chosen on folds", face_score=0.6,
-                                     framing="yunet", sources=(SOURCE,))
+                                     not_a_face=0.7, framing="yunet", sources=(SOURCE,))
     fitted.metrics_["test"] = {"accuracy": 0.9, "balanced_accuracy": 0.85, "n": 20}
     path = fitted.save(tmp_path / "m.maskdet")
     manifest = maskdet.read_manifest(path)
     assert manifest["settings"] == {
         "min_confidence": {"without_mask": 0.25}, "operating_point_note": "chosen on folds",
-        "face_score": 0.6, "framing": "yunet", "sources": [SOURCE.to_dict()]}
+        "face_score": 0.6, "not_a_face": 0.7, "framing": "yunet",
+        "sources": [SOURCE.to_dict()]}
     assert "operating_point" not in manifest["metrics"]  # measurements only
     info = read_model_info(path)
     assert info.settings == fitted.settings_
@@ -103,6 +104,7 @@ def test_describe_names_what_changes_results(fitted):
     (lambda m: m["settings"].update(sources=[{"name": "x"}]), "invalid bundle manifest"),
     (lambda m: m["settings"].update(face_score="high"), "face_score must be a number"),
     (lambda m: m["settings"].update(face_score=1.5), "face_score must be a number"),
+    (lambda m: m["settings"].update(not_a_face=-0.1), "not_a_face must be a number"),
 ])
 def test_a_manifest_field_of_the_wrong_kind_is_one_line(fitted, tmp_path, change, message):
     manifest = maskdet.read_manifest(fitted.save(tmp_path / "m.maskdet"))

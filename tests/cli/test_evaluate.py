@@ -165,3 +165,40 @@ def test_evaluate_held_out_end_to_end(model, tmp_path, capsys, fixed_detector):
     assert m["held_out"] == {"files": 2, "faces": 6}
     assert m["images"] == 2
     assert m["ground_truth"] == {"with_mask": 2, "without_mask": 4}
+
+
+def test_evaluate_end_to_end_ignores_the_faces_listed_as_unlabelled(model, tmp_path, capsys,
+                                                                    fixed_detector):
+    """The small face's annotation is removed from one photo: its detection is then false,
+    unless ``--unlabelled`` lists it (neither hit nor false)."""
+    from tests.helpers import SMALL_FACE
+
+    voc = write_voc_scenes(tmp_path / "scenes", 2)
+    xml = voc / "annotations" / "p0.xml"
+    x, y, w, h = SMALL_FACE
+    small = (f"<object><name>without_mask</name><bndbox><xmin>{x}</xmin><ymin>{y}</ymin>"
+             f"<xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox></object>")
+    xml.write_text(xml.read_text().replace(small, ""))
+    args = ("evaluate", model, voc, "--end-to-end", "--detector", "haar", "--json")
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    plain = json.loads(out)
+    assert plain["ground_truth"] == {"with_mask": 2, "without_mask": 3}
+    assert sum(c["fp"] for c in plain["per_class"].values()) == 1
+    listed = tmp_path / "unlabelled.json"
+    listed.write_text(json.dumps({"about": "reviewed", "faces": {"p0": [list(SMALL_FACE)]}}))
+    code, out, err = run_cli(capsys, *args, "--unlabelled", listed)
+    assert code == 0, err
+    m = json.loads(out)
+    assert m["ground_truth"] == plain["ground_truth"] and m["ignored_unlabelled"] == 1
+    assert sum(c["fp"] for c in m["per_class"].values()) == 0
+    assert sum(c["detections"] for c in m["per_class"].values()) == 5
+    code, out, err = run_cli(capsys, *args[:-1], "--unlabelled", listed)
+    assert "ignored (faces the annotations leave out): 1" in out.splitlines()
+    # A bad file, or the option without --end-to-end: one line naming it.
+    listed.write_text('{"p0": [[1, 2, 3]]}')
+    code, out, err = run_cli(capsys, *args, "--unlabelled", listed)
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "'p0' must hold [x, y, w, h] boxes" in err
+    code, out, err = run_cli(capsys, "evaluate", model, voc, "--unlabelled", listed)
+    assert code == 1 and "--unlabelled applies to --end-to-end evaluation only" in err

@@ -4,6 +4,7 @@ scoring of a MaskDetector over labelled photos."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -338,3 +339,26 @@ def test_scene_result_above_an_operating_point():
     assert kept.pred_boxes.tolist() == [[0, 0, 9, 9], [20, 0, 9, 9]]
     assert r.above({}) is r
     assert len(r.above({"with_mask": 0.25, "without_mask": 0.9}).pred_scores) == 0
+
+
+def test_faces_the_annotations_leave_out_are_ignored_not_false():
+    """A detection on a reviewed unlabelled face (the background one of _scene, at 500, 500)
+    is neither a hit nor false; the face is no ground truth and not a miss."""
+    scene = replace(_scene(), path="/photos/street7.png")
+    classes = ["with_mask", "without_mask"]
+    before = scene_detection_metrics([scene], classes)["per_class"]["without_mask"]
+    assert (before["tp"], before["fp"]) == (0, 1)
+    reviewed = scene.with_unlabelled({"street7": [(501, 499, 15, 16)], "other": [(0, 0, 9, 9)]})
+    assert len(reviewed.gt_boxes) == len(scene.gt_boxes) + 1 and reviewed.gt_labels[-1] is None
+    m = scene_detection_metrics([reviewed], classes)
+    after = m["per_class"]["without_mask"]
+    assert (after["tp"], after["fp"], after["detections"]) == (0, 0, 0)
+    assert m["ground_truth"] == scene_detection_metrics([scene], classes)["ground_truth"]
+    assert None not in m["detector_recall"] and m["ignored_unlabelled"] == 1
+    assert m["ignored_small"] == {}
+    # The other labels are scored as before; a photo without faces listed, or without a path,
+    # is left as it was.
+    assert m["per_class"]["with_mask"] == scene_detection_metrics(
+        [scene], classes)["per_class"]["with_mask"]
+    assert scene.with_unlabelled({"other": [(0, 0, 9, 9)]}) is scene
+    assert _scene().with_unlabelled({"street7": [(501, 499, 15, 16)]}).gt_boxes.shape == (4, 4)

@@ -107,7 +107,9 @@ def test_build_writes_bundles_with_sources_and_held_out_metrics(built, data_dir)
         assert e2e["per_class"]["without_mask"]["ground_truth"] == 3  # 12 px faces ignored
     # The operating point, chosen on validation photos, is what MaskDetector applies.
     point = metrics["operating_point"]
-    assert set(point) <= {"min_confidence", "note", "validation", "face_score", "face_scores"}
+    assert set(point) <= {"min_confidence", "note", "validation", "face_score", "face_scores",
+                          "not_a_face", "not_a_face_thresholds"}
+    assert info.settings.not_a_face == point.get("not_a_face")
     assert info.settings.min_confidence == point.get("min_confidence", {})
     # A detector other than YuNet is used as it is: no face score to choose.
     assert info.settings.face_score is None and "face_score" not in point
@@ -281,12 +283,25 @@ def test_remeasure_rewrites_the_metrics_not_the_weights(built, data_dir, tmp_pat
 
 def test_build_cnn(data_dir, tmp_path):
     pytest.importorskip("tensorflow", reason="training a cnn needs TensorFlow (maskdet[train])")
-    report = recipe.build(data_dir, tmp_path, ["cnn"], detector=FixedDetector(),
-                          params={"cnn": TINY_CNN})
+    report = recipe.build(data_dir, tmp_path, ["cnn", "cnn-nf"], detector=FixedDetector(),
+                          params={"cnn": TINY_CNN, "cnn-nf": TINY_CNN})
     clf = maskdet.load_classifier(tmp_path / "cnn.maskdet")
     assert clf.get_params()["augment"] == "robust"
     assert clf.get_params()["class_weight"] == "balanced"
     assert report["cnn"]["held_out"]["mask_faces_test"]["n"] == 6
+    assert not clf.has_not_a_face and clf.settings_.not_a_face is None
+    # With the hidden not_a_face output: trained on random crops of the training photos
+    # besides, its threshold chosen in the folds among those compared.
+    nf = maskdet.load_classifier(tmp_path / "cnn-nf.maskdet")
+    assert nf.has_not_a_face and nf.classes_.tolist() == ["with_mask", "without_mask"]
+    counts = report["cnn-nf"]["train_counts"]
+    assert counts["not_a_face"] == 7 * recipe.RANDOM_NOT_FACES  # 7 training photos
+    assert {k: v for k, v in counts.items() if k != "not_a_face"} == report["cnn"]["train_counts"]
+    point = report["cnn-nf"]["operating_point"]
+    assert nf.settings_.not_a_face == point["not_a_face"] in recipe.NOT_A_FACE_THRESHOLDS
+    assert set(point["not_a_face_thresholds"]) == {str(r) for r in recipe.NOT_A_FACE_THRESHOLDS}
+    held = report["cnn-nf"]["held_out"]["mask_scenes_test_end_to_end"]
+    assert held["not_faces_dropped"] >= 0 and held["ignored_unlabelled"] == 0
 
 
 class CornerFace(maskdet.FaceDetector):
@@ -340,7 +355,9 @@ def test_shipped_bundles_match_the_recipe(name, built):
     assert keys(info.metrics["recipe"]) == keys(written.metrics["recipe"])
     # The operating point the recipe chose, where MaskDetector reads it.
     point = info.metrics["operating_point"]
-    assert set(point) <= {"min_confidence", "note", "validation", "face_score", "face_scores"}
+    assert set(point) <= {"min_confidence", "note", "validation", "face_score", "face_scores",
+                          "not_a_face", "not_a_face_thresholds"}
+    assert info.settings.not_a_face == point.get("not_a_face")
     assert info.settings.min_confidence == point.get("min_confidence", {})
     # and the face score chosen with it, among those compared, with how each fold did there
     assert info.settings.face_score == point["face_score"]
@@ -387,3 +404,52 @@ def test_face_score_is_the_one_finding_most_faces_with_masked_faces_precise():
     # Equal finds: the higher score.
     results[0.6] = results[0.75]
     assert recipe.choose_face_score(results, ["with_mask", "without_mask"])[0] == 0.75
+
+
+def test_random_not_faces_avoid_the_faces_and_stay_inside():
+    rng = np.random.default_rng(0)
+    taken = np.array([[0, 0, 100, 100], [150, 20, 40, 50]], float)
+    boxes = np.array([b for _ in range(50)
+                      for b in recipe.random_not_face_boxes((240, 320), taken, rng)])
+    assert len(boxes) == 50 * recipe.RANDOM_NOT_FACES
+    assert (boxes[:, 2] >= 10).all() and (boxes[:, 2] <= 120).all()
+    np.testing.assert_allclose(boxes[:, 3], boxes[:, 2] * 1.15)
+    assert (boxes[:, 0] >= 0).all() and (boxes[:, :2] + boxes[:, 2:] <= [320, 240]).all()
+    assert maskdet.detections.box_iou(boxes, taken).max() < 0.05
+    # No room: fewer, not a box on a face.
+    assert recipe.random_not_face_boxes((40, 40), np.array([[0, 0, 40, 40]], float), rng) == []
+
+
+def test_not_face_crops_take_the_reviewed_non_faces_of_the_photos_given(data_dir, tmp_path,
+                                                                        monkeypatch):
+    scenes = load_dataset(data_dir / recipe.SCENES)
+    reviewed = tmp_path / "reviewed.json"
+    reviewed.write_text(json.dumps({"faces": {}, "unsure": {},
+                                    "not_faces": {"p0": [[120, 10, 40, 40]],
+                                                  "elsewhere": [[0, 0, 9, 9]]}}))
+    monkeypatch.setattr(recipe, "REVIEWED_DETECTIONS", reviewed)
+    crops = recipe.not_face_crops(scenes, 0.2, {})
+    assert len(crops) == 1 + 10 * recipe.RANDOM_NOT_FACES
+    # The reviewed one comes first, cut as faces are (margin 0.2 around 40 px: 56 px).
+    assert crops[0].shape[:2] == (56, 56)
+
+
+def test_not_a_face_threshold_is_the_one_with_the_best_map():
+    from maskdet.evaluation import SceneResult
+
+    gt = (np.array([[10, 10, 30, 30]], float), np.array(["with_mask"], dtype=object))
+    face = ([10, 10, 30, 30], "with_mask", 0.9)
+    hand = ([100, 10, 30, 30], "with_mask", 0.95)  # a false face, ranked first
+
+    def photo(*preds):
+        return SceneResult(*gt, np.array([b for b, _, _ in preds], float).reshape(-1, 4),
+                           np.array([label for _, label, _ in preds], dtype=object),
+                           np.array([score for _, _, score in preds], float))
+
+    classes = ["with_mask", "without_mask"]
+    results = {0.5: [photo()] * 4, 0.7: [photo(face)] * 4, 0.9: [photo(face, hand)] * 4,
+               1.0: [photo(face, hand)] * 4}
+    best, table = recipe.choose_not_a_face(results, classes)
+    assert best == 0.7 and table["0.7"] == 1.0 and table["0.9"] < 1.0 and table["0.5"] == 0.0
+    results[0.9] = results[0.7]  # a tie: the higher threshold, dropping fewer faces
+    assert recipe.choose_not_a_face(results, classes)[0] == 0.9

@@ -110,7 +110,7 @@ def test_cli_usage_and_input_errors(capsys, tmp_path):
 
 
 def test_read_unlabelled_takes_the_mapping_or_a_faces_key(tmp_path):
-    from maskdet.video.clips import read_unlabelled
+    from maskdet.data import read_unlabelled
 
     path = tmp_path / "u.json"
     path.write_text('{"about": "reviewed", "faces": {"p1": [[1, 2, 3, 4.5]], "p2": []}}')
