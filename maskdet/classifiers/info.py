@@ -115,7 +115,7 @@ class ModelInfo:
     Example:
         >>> info = maskdet.read_model_info("model.maskdet")  # doctest: +SKIP
         >>> info.settings.min_confidence, info.test_metrics["accuracy"]  # doctest: +SKIP
-        ({'without_mask': 0.614}, 0.987)
+        ({'without_mask': 0.213}, 0.987)
     """
 
     backend: str
