@@ -104,7 +104,8 @@ class ModelInfo:
 
     Attributes:
         backend: the registry name of the backend (``"cnn"``, ``"hog-svm"``).
-        classes: the class names, the columns of ``predict_proba``.
+        classes: the model's outputs, in order: the labels (``labels``) and, for a model
+            with the hidden output, :data:`NOT_A_FACE`.
         params: the backend's hyper-parameters.
         preprocessing: the preprocessing settings its input goes through.
         settings: how to use the model (:class:`ModelSettings`).
@@ -176,9 +177,15 @@ class ModelInfo:
             raise BundleError(f"{path}: invalid bundle manifest "
                               f"({type(exc).__name__}: {exc})") from None
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The labels a face can be given: ``classes`` (the model's outputs) less the hidden
+        :data:`NOT_A_FACE`."""
+        return tuple(c for c in self.classes if c != NOT_A_FACE)
+
     def describe(self) -> list[str]:
         """A few lines for people (``maskdet info``)."""
-        faces = [c for c in self.classes if c != NOT_A_FACE]
+        faces = self.labels
         lines = [f"{self.backend} model, classes {', '.join(faces)}",
                  f"  created {self.created or '?'} with maskdet "
                  f"{self.versions.get('maskdet', '?')}",

@@ -104,7 +104,7 @@ def run_batch(args: argparse.Namespace) -> int:
                 logger.info("%s", line)
             return EXIT_ERROR if summary.failed or not summary.files else EXIT_OK
         failed = files = 0
-        classes = read_model_info(model_path(args.model or default_model_name())).classes
+        classes = read_model_info(model_path(args.model or default_model_name())).labels
         paths = batch.expand_inputs(inputs)
         records = batch.iter_detections(paths, args.model, client=client, **settings)
         for record in tqdm(records, total=len(paths), desc="detecting", unit="file",

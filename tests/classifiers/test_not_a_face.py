@@ -63,6 +63,7 @@ def test_it_travels_in_the_bundle_and_is_described(with_not_a_face, tmp_path):
     crops = not_faces(np.random.default_rng(3), 4)
     for a, b in zip(loaded.predict_face_proba(crops), clf.predict_face_proba(crops)):
         np.testing.assert_allclose(a, b, atol=1e-6)
+    assert maskdet.read_model_info(path).labels == ("with_mask", "without_mask")
     lines = loaded.model_info().describe()
     assert lines[0] == "hog-svm model, classes with_mask, without_mask"
     assert ("  faces it calls not_a_face with probability >= 0.8 are dropped as no face "
