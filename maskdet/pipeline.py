@@ -101,16 +101,23 @@ class MaskDetector:
             faces = faces[keep]
         return faces
 
-    def classify(self, image: np.ndarray, faces: Detections) -> Detections:
-        """Classify the given faces of ``image`` in one batch call; those the model calls no
-        face (``max_not_a_face``) are dropped and counted (``not_faces_dropped``)."""
-        if len(faces) == 0:
-            return faces.with_classification(np.zeros((0, len(self.classes))), self.classes)
+    def probabilities(self, image: np.ndarray, faces: Detections
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """For each of the given faces of ``image``, in one batch call: the class
+        probabilities (given a face), shape (n, len(classes)), and the probability that it
+        is no face at all (the model's hidden ``not_a_face`` output; zeros without it)."""
         margin = self.classifier.preprocessing.margin
         crops = [crop_face(image, box, margin) for box in faces.boxes]
         if not self.classifier.has_not_a_face:
-            return faces.with_classification(self.classifier.predict_proba(crops), self.classes)
-        proba, not_a_face = self.classifier.predict_face_proba(crops)
+            return self.classifier.predict_proba(crops), np.zeros(len(crops), np.float32)
+        return self.classifier.predict_face_proba(crops)
+
+    def classify(self, image: np.ndarray, faces: Detections) -> Detections:
+        """Classify the given faces of ``image`` (:meth:`probabilities`); those the model
+        calls no face (``max_not_a_face``) are dropped and counted (``not_faces_dropped``)."""
+        if len(faces) == 0:
+            return faces.with_classification(np.zeros((0, len(self.classes))), self.classes)
+        proba, not_a_face = self.probabilities(image, faces)
         face = not_a_face < self.max_not_a_face
         if not face.all():
             self.not_faces_dropped += int((~face).sum())

@@ -558,14 +558,14 @@ def cross_validated_operating_point(name: str, sources: Sources,
         point.update(not_a_face=rejection[t], not_a_face_thresholds=rejection_table[str(t)])
     if "min_confidence" not in point:
         return {"face_scores": table, **point}
-    if rejection[t] is not None:
-        point["note"] += f"; faces dropped from not_a_face {rejection[t]:g}"
     point["note"] += f", pooled over {folds} folds of the scene training photos"
     if unlabelled:
         point["note"] += " (faces the annotations leave out, reviewed, ignored)"
     if t is not None:
         point["face_score"] = t
         point["note"] += f"; faces from YuNet score {t:g}"
+    if rejection[t] is not None:
+        point["note"] += f"; faces dropped from not_a_face probability {rejection[t]:g}"
     point["validation"].update(folds=folds, **fold_spread(per_fold[t, rejection[t]], classes,
                                                           point["min_confidence"]))
     point["face_scores"] = table

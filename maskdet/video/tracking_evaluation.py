@@ -62,20 +62,22 @@ class _SharedClassifications(MaskDetector):
         self._answers = answers
         self._max_faces = max_faces
 
-    def classify(self, image: np.ndarray, faces: Detections) -> Detections:
+    def probabilities(self, image: np.ndarray, faces: Detections
+                      ) -> tuple[np.ndarray, np.ndarray]:
         if not len(faces):
-            return super().classify(image, faces)
+            return super().probabilities(image, faces)
         digest = hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).digest()
         keys = [digest + box.tobytes() for box in faces.boxes]
         missing = [i for i, key in enumerate(keys) if key not in self._answers]
         if missing:
-            done = super().classify(image, faces[missing])
-            for i, proba in zip(missing, done.probabilities):
-                self._answers[keys[i]] = proba
+            proba, not_a_face = super().probabilities(image, faces[missing])
+            for i, p, n in zip(missing, proba, not_a_face):
+                self._answers[keys[i]] = (p, n)
             while len(self._answers) > self._max_faces:
                 self._answers.popitem(last=False)
-        return faces.with_classification(np.stack([self._answers[k] for k in keys]),
-                                         self.classes)
+        answers = [self._answers[k] for k in keys]
+        return (np.stack([p for p, _ in answers]),
+                np.array([n for _, n in answers], np.float32))
 
 
 def clips_from(source: str | os.PathLike, out: str | os.PathLike,

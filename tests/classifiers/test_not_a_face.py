@@ -120,3 +120,33 @@ def test_a_model_without_it_drops_nothing(trained_model):
     assert clf.output_classes_.tolist() == clf.classes_.tolist()
     _, not_a_face = clf.predict_face_proba(not_faces(np.random.default_rng(1), 3))
     assert not_a_face.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_tracking_evaluation_shares_answers_and_drops_alike(with_not_a_face, monkeypatch):
+    """The tracking evaluation classifies a face once for every tracker: with the not_a_face
+    output its answers stay aligned with their faces, and it drops what MaskDetector drops."""
+    from collections import OrderedDict
+
+    from maskdet.video.tracking_evaluation import _SharedClassifications
+
+    outputs = np.array([[0.1, 0.6, 0.3], [0.7, 0.2, 0.1], [0.05, 0.15, 0.8]], np.float32)
+    calls = []
+
+    def predict_inputs(inputs):
+        calls.append(len(inputs))
+        return outputs[-len(inputs):]
+
+    monkeypatch.setattr(with_not_a_face, "_predict_inputs", predict_inputs, raising=False)
+    with_not_a_face.settings_ = ModelSettings()
+    image = np.zeros((60, 160, 3), np.uint8)
+    faces = ThreeBoxes().detect(image)
+    shared = _SharedClassifications(with_not_a_face, ThreeBoxes(), OrderedDict())
+    plain = maskdet.MaskDetector(with_not_a_face, face_detector=ThreeBoxes())
+    expected = plain.classify(image, faces)
+    calls.clear()
+    for _ in range(2):
+        got = shared.classify(image, faces)
+        assert got.boxes[:, 0].tolist() == expected.boxes[:, 0].tolist() == [0, 100]
+        assert got.labels.tolist() == expected.labels.tolist() == ["with_mask", "without_mask"]
+        np.testing.assert_allclose(got.probabilities, expected.probabilities)
+    assert calls == [3] and shared.not_faces_dropped == 2
