@@ -245,7 +245,9 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = No
         # Some libjpeg builds decode a truncated file into a half-grey picture: refuse it.
         raise ImageReadError(f"{name}: truncated JPEG (no end-of-image marker)")
     if kind == "png":
-        _check_png_chunks(data, name)
+        # Only up to the end of the IEND chunk: OpenCV's reader goes on past it, and allocated
+        # 4 GB for bytes after IEND that declare a chunk (a 150-byte file found by fuzzing).
+        data = data[:_png_end(data, name)]
     # IMREAD_COLOR converts any depth/channel count to 8-bit BGR and applies EXIF rotation.
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
@@ -259,9 +261,10 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = No
     return image
 
 
-def _check_png_chunks(data: bytes, name: str) -> None:
-    """Refuse a PNG whose chunk list runs past its end: OpenCV's reader allocates what a
-    chunk declares before reading it, 4 GB for a 200-byte file found by fuzzing."""
+def _png_end(data: bytes, name: str) -> int:
+    """Where a PNG's IEND chunk ends; refuse one whose chunk list runs past the file's end:
+    OpenCV's reader allocates what a chunk declares before reading it, 4 GB for a 200-byte
+    file found by fuzzing."""
     if b"IEND" not in data[-4096:]:  # tolerate some trailing bytes
         raise ImageReadError(f"{name}: truncated PNG (no IEND chunk)")
     at = 8
@@ -272,7 +275,7 @@ def _check_png_chunks(data: bytes, name: str) -> None:
             raise ImageReadError(f"{name}: corrupt png image (its {kind!r} chunk declares "
                                  f"{length} bytes, {len(data) - at - 12} remain)")
         if chunk == b"IEND":
-            return
+            return at + 12 + length
         at += 12 + length
     raise ImageReadError(f"{name}: truncated PNG (no IEND chunk)")
 

@@ -166,6 +166,29 @@ def test_found_by_fuzzing_a_png_chunk_longer_than_the_file_is_refused():
         decode_image(bad)
 
 
+def test_found_by_fuzzing_bytes_after_iend_are_not_decoded(monkeypatch):
+    """A 150-byte PNG (its IHDR's CRC wrong) followed, after IEND, by bytes that declare a
+    4 GB chunk: OpenCV's reader went on past IEND and allocated it (4.1 GB peak). Only the
+    PNG up to its IEND reaches the decoder; it is refused in one line."""
+    import cv2
+
+    from maskdet import images
+    from maskdet.errors import ImageReadError
+
+    found = bytes.fromhex(
+        "89504e470d0a1a0a0000000d49484452000000100000000c0800530000000000000000000000"
+        "00315d0000f4c10000000049454e44ffffffffffffffff49454e44"
+        + "ff" * 81 + "ae426082")
+    end = found.index(b"IEND") + 8  # the first IEND chunk and its CRC
+    given = []
+    real = cv2.imdecode
+    monkeypatch.setattr(images.cv2, "imdecode", lambda buf, flags: (
+        given.append(len(buf)), real(buf, flags))[1])
+    with pytest.raises(ImageReadError, match=r"^fuzz: corrupt or unsupported png image$"):
+        images.decode_image(found, "fuzz")
+    assert given == [end]
+
+
 def test_an_entity_expansion_bomb_is_refused(tmp_path):
     levels = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">' for i in range(1, 9))
     path = tmp_path / "laughs.xml"
